@@ -1,0 +1,290 @@
+"""The one schema of facteur's configuration (/etc/facteur/facteur.yml).
+
+Every field has a description and an example: the sample config (facteur.config.sample) and the
+reference (docs/configuration.md, facteur.config.reference) are generated from them. Defaults make a
+working demo: `facteur install` without a config file installs mail.example.test for example.test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+
+
+def normalize_domain(value: str) -> str:
+    """Given a DNS name, return it lower-cased without a trailing dot; raise ValueError if invalid.
+
+    A valid name has at least two labels of letters, digits and inner hyphens (1-63 characters each)
+    and is at most 253 characters long. Internationalised names must be given in their xn-- form.
+    """
+    if not isinstance(value, str):
+        raise ValueError("must be a domain name (text)")
+    name = value.strip().lower().removesuffix(".")
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a valid domain name (like example.org)")
+    if labels[-1].isdigit():
+        raise ValueError(f"{value!r} is not a valid domain name (the last label is a number)")
+    return name
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a typo must never be silently ignored.
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class AliasDomain(_Model):
+    """A domain whose addresses are delivered to the same local parts of a hosted domain."""
+
+    alias: str = Field(
+        description="The alias domain: mail to USER@alias goes to USER@target.",
+        examples=["example.net"],
+    )
+    target: str = Field(
+        description="The hosted domain (one of `domains`) that receives the mail.",
+        examples=["example.test"],
+    )
+
+    @field_validator("alias", "target")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        return normalize_domain(value)
+
+
+class TlsSettings(_Model):
+    """Certificates used by every TLS service (SMTP, IMAP, POP3, ManageSieve, web)."""
+
+    mode: Literal["selfsigned", "files"] = Field(
+        "selfsigned",
+        description=(
+            "Where the server certificate comes from: `selfsigned` (a local CA made at install signs it) "
+            "or `files` (your own certificate chain and key, see cert_file and key_file)."
+        ),
+        examples=["files"],
+    )
+    cert_file: str | None = Field(
+        None,
+        description="Mode `files` only: absolute path of the PEM certificate chain (leaf first).",
+        examples=["/etc/ssl/mail/fullchain.pem"],
+    )
+    key_file: str | None = Field(
+        None,
+        description="Mode `files` only: absolute path of the PEM private key of that certificate.",
+        examples=["/etc/ssl/mail/privkey.pem"],
+    )
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _acme_not_yet(cls, value: object) -> object:
+        # Reserved name: say so plainly instead of pydantic's generic "Input should be ...".
+        if value == "acme":
+            raise ValueError("'acme' is not available yet: use 'selfsigned' or 'files'")
+        return value
+
+    @field_validator("cert_file", "key_file")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"must be an absolute path, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _files_iff_mode_files(self) -> TlsSettings:
+        given = [name for name in ("cert_file", "key_file") if getattr(self, name) is not None]
+        if self.mode == "files" and len(given) != 2:
+            raise ValueError("mode 'files' needs both cert_file and key_file")
+        if self.mode != "files" and given:
+            raise ValueError(f"{' and '.join(given)} only apply to mode 'files' (mode is {self.mode!r})")
+        return self
+
+
+class LimitSettings(_Model):
+    """Sizes and counts the organisation relies on."""
+
+    max_list_members: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="Most members (destinations) one distribution list or alias may have.",
+        examples=[50],
+    )
+    max_recipients: int = Field(
+        50,
+        ge=20,
+        le=1000,
+        description=(
+            "Most recipients one message sent by a user may have (submission ports 587 and 465). "
+            "At least 20: the organisation writes to groups of that size."
+        ),
+        examples=[100],
+    )
+    max_attachment_mb: int = Field(
+        50,
+        ge=1,
+        le=500,
+        description=(
+            "Largest attachment, in MiB, that a message may carry. The SMTP size limit is derived "
+            "from it (base64 encoding makes a message about 37 % larger than its attachment)."
+        ),
+        examples=[25],
+    )
+    default_quota_mb: int = Field(
+        0,
+        ge=0,
+        description="Quota, in MiB, of a mailbox created without an explicit quota (0 = unlimited).",
+        examples=[2048],
+    )
+
+
+class NetworkSettings(_Model):
+    """Network trust."""
+
+    mynetworks: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "[::1]/128"],
+        description=(
+            "Networks whose clients may send mail without authenticating (Postfix `mynetworks`). "
+            "Keep it to loopback unless a trusted application server sends through this host. "
+            "IPv6 networks are written in brackets: `[2001:db8::]/64`."
+        ),
+        examples=[["127.0.0.0/8", "[::1]/128", "192.0.2.10/32"]],
+    )
+
+    @field_validator("mynetworks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        return [_postfix_network(value) for value in values]
+
+
+def _postfix_network(value: str) -> str:
+    """Given a network in Postfix notation, return it normalised; raise ValueError if invalid."""
+    text = value.strip()
+    bracketed = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](/\d+)?", text)
+    try:
+        if bracketed:
+            network = ipaddress.ip_network(bracketed.group(1) + (bracketed.group(2) or ""), strict=False)
+            if network.version != 6:
+                raise ValueError
+            return f"[{network.network_address}]/{network.prefixlen}"
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a network (like 192.0.2.0/24 or [2001:db8::]/64)") from None
+    if network.version == 6:
+        raise ValueError(f"{value!r}: write IPv6 networks in brackets, like [{network.network_address}]/"
+                         f"{network.prefixlen}")
+    return str(network)
+
+
+class Settings(_Model):
+    """facteur's configuration: /etc/facteur/facteur.yml."""
+
+    hostname: str = Field(
+        "mail.example.test",
+        description=(
+            "Fully qualified name of this mail server: the name in its certificate, in the SMTP "
+            "greeting, and the MX target of every hosted domain."
+        ),
+        examples=["mail.example.org"],
+    )
+    domains: list[str] = Field(
+        default_factory=lambda: ["example.test"],
+        min_length=1,
+        description=(
+            "Mail domains hosted here (at least one). The first one is the main domain. More can be "
+            "added later with `facteur domain add`."
+        ),
+        examples=[["example.org", "example.com"]],
+    )
+    alias_domains: list[AliasDomain] = Field(
+        default_factory=list,
+        description="Domains that mirror a hosted domain: USER@alias is delivered to USER@target.",
+        examples=[[{"alias": "example.net", "target": "example.org"}]],
+    )
+    admin_email: str | None = Field(
+        None,
+        description=(
+            "Address of the administrator: PostfixAdmin superadmin login and postmaster mailbox. "
+            "Must be in a hosted domain. Default: postmaster@ the first domain."
+        ),
+        examples=["postmaster@example.org"],
+    )
+    locale: Literal["en", "fr"] = Field(
+        "en",
+        description="Language of the web interfaces and of generated messages: `en` or `fr`.",
+        examples=["fr"],
+    )
+    timezone: str = Field(
+        "UTC",
+        description="Time zone of the server (tz database name).",
+        examples=["Europe/Paris"],
+    )
+    tls: TlsSettings = Field(
+        default_factory=TlsSettings,
+        description="Certificates used by every TLS service.",
+        examples=[{"mode": "selfsigned"}],
+    )
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings,
+        description="Sizes and counts.",
+        examples=[{"max_attachment_mb": 25}],
+    )
+    network: NetworkSettings = Field(
+        default_factory=NetworkSettings,
+        description="Network trust.",
+        examples=[{"mynetworks": ["127.0.0.0/8", "[::1]/128"]}],
+    )
+
+    @field_validator("hostname")
+    @classmethod
+    def _hostname(cls, value: str) -> str:
+        return normalize_domain(value)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        names = [normalize_domain(value) for value in values]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        return names
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        if not _TIMEZONE.match(value) or ".." in value:
+            raise ValueError(f"{value!r} is not a time zone name (like UTC or Europe/Paris)")
+        return value
+
+    @field_validator("admin_email")
+    @classmethod
+    def _email_syntax(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, at, domain = value.strip().lower().rpartition("@")
+        if not at or not _LOCAL_PART.match(local):
+            raise ValueError(f"{value!r} is not an email address")
+        return f"{local}@{normalize_domain(domain)}"
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        hosted = set(self.domains)
+        aliases: set[str] = set()
+        for entry in self.alias_domains:
+            if entry.alias in hosted:
+                raise ValueError(f"alias_domains: {entry.alias} is also in domains")
+            if entry.target not in hosted:
+                raise ValueError(f"alias_domains: target {entry.target} of {entry.alias} is not in domains")
+            if entry.alias in aliases:
+                raise ValueError(f"alias_domains: {entry.alias} is listed more than once")
+            aliases.add(entry.alias)
+        if self.admin_email is None:
+            self.admin_email = f"postmaster@{self.domains[0]}"
+        elif self.admin_email.rpartition("@")[2] not in hosted:
+            raise ValueError(f"admin_email {self.admin_email} is not in a hosted domain ({', '.join(self.domains)})")
+        return self

@@ -1,0 +1,89 @@
+"""TLS: every TLS port presents the facteur certificate for the hostname; TLS 1.0 and 1.1 are refused."""
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+IMPLICIT_TLS_PORTS = [465, 993, 995]
+
+
+def old_tls_context(version):
+    """A client context that offers only `version` (and weak ciphers, so only the version decides)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    ctx.minimum_version = version
+    ctx.maximum_version = version
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def old_tls_client_works(tmp_path_factory):
+    """Prove the client side can speak TLS 1.0/1.1 at all (against a local openssl s_server), so the
+    refusal tests below can fail if the server ever accepts them."""
+    work = tmp_path_factory.mktemp("oldtls")
+    key, crt = work / "k.pem", work / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=old",
+                    "-keyout", str(key), "-out", str(crt), "-days", "1"], check=True, capture_output=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(crt),
+                               "-key", str(key), "-tls1_1", "-cipher", "ALL:@SECLEVEL=0", "-www"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+                    with old_tls_context(ssl.TLSVersion.TLSv1_1).wrap_socket(raw) as tls:
+                        assert tls.version() == "TLSv1.1"
+                return True
+            except (ConnectionRefusedError, ssl.SSLError):
+                if time.monotonic() > deadline:
+                    pytest.skip("this client cannot speak TLS 1.1, so the refusal cannot be tested here")
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("port", IMPLICIT_TLS_PORTS)
+def test_certificate_matches_hostname(stack, port):
+    ctx = ssl.create_default_context(cafile=stack.ca_file)
+    with socket.create_connection((stack.ip, port), timeout=20) as raw:
+        with ctx.wrap_socket(raw, server_hostname=stack.hostname) as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_starttls_certificate_matches_hostname_on_587(stack):
+    smtp = smtplib.SMTP(stack.ip, 587, local_hostname="client.test", timeout=20)
+    try:
+        smtp._host = stack.hostname  # smtplib checks the certificate against the name it connected to
+        smtp.starttls(context=ssl.create_default_context(cafile=stack.ca_file))
+        assert smtp.sock.version() in ("TLSv1.2", "TLSv1.3")
+    finally:
+        smtp.close()
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+@pytest.mark.parametrize("port", IMPLICIT_TLS_PORTS)
+def test_old_tls_versions_are_refused(stack, old_tls_client_works, port, version):
+    with socket.create_connection((stack.ip, port), timeout=20) as raw:
+        with pytest.raises((ssl.SSLError, ConnectionResetError)):
+            with old_tls_context(version).wrap_socket(raw):
+                pass
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_old_tls_refused_on_starttls_587(stack, old_tls_client_works, version):
+    smtp = smtplib.SMTP(stack.ip, 587, local_hostname="client.test", timeout=20)
+    try:
+        with pytest.raises((ssl.SSLError, ConnectionResetError, smtplib.SMTPServerDisconnected)):
+            smtp.starttls(context=old_tls_context(version))
+    finally:
+        smtp.close()
