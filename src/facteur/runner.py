@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 import facteur
+from facteur.errors import FacteurError
 
 ANSIBLE_DIR = Path(facteur.__file__).parent / "ansible"
 PLAYBOOK = ANSIBLE_DIR / "site.yml"
@@ -27,6 +28,7 @@ ANSIBLE_CFG = ANSIBLE_DIR / "ansible.cfg"
 DEFAULT_LOG_DIR = Path("/var/log/facteur")
 INTERPRETER = "/usr/bin/python3"
 _POLL_SECONDS = 0.1
+_FAILED = ("failed", "unreachable")
 
 
 @dataclass
@@ -102,6 +104,10 @@ def ansible_env(events_file: Path | None = None) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    # Ansible refuses to start without a UTF-8 locale (LC_ALL=C in a bare container, for instance).
+    current = env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or ""
+    if current and "utf-8" not in current.lower().replace("utf8", "utf-8"):
+        env["LC_ALL"] = "C.UTF-8"
     if events_file is not None:
         env["ANSIBLE_CALLBACKS_ENABLED"] = "facteur_progress"
         env["FACTEUR_EVENTS_FILE"] = str(events_file)
@@ -140,7 +146,12 @@ def log_file(log_dir: Path | str | None = None) -> Path:
     directory = Path(log_dir or os.environ.get("FACTEUR_LOG_DIR") or DEFAULT_LOG_DIR)
     directory.mkdir(mode=0o750, parents=True, exist_ok=True)
     os.chmod(directory, 0o750)
-    return directory / f"install-{datetime.now():%Y%m%d-%H%M%S}.log"
+    stem = f"install-{datetime.now():%Y%m%d-%H%M%S}"
+    path, number = directory / f"{stem}.log", 1
+    while path.exists():  # two runs in the same second keep both logs
+        number += 1
+        path = directory / f"{stem}-{number}.log"
+    return path
 
 
 def run_playbook(
@@ -156,8 +167,13 @@ def run_playbook(
 ) -> RunResult:
     """Run `playbook` with the role variables in `varsfile`; return its RunResult (never raises on a
     failed task: the caller decides). Progress goes to `out` (default stdout): a single updating bar
-    on a terminal, one line per role otherwise. Ansible's complete output goes to the log file."""
+    on a terminal, one line per role otherwise. Ansible's complete output goes to the log file.
+    Raise FacteurError if ansible-playbook is not installed next to this Python."""
     out = out or sys.stdout
+    if not ansible_playbook_bin().exists():
+        raise FacteurError(
+            f"{ansible_playbook_bin()} not found: run facteur through ./facteur, which installs it"
+        )
     argv = playbook_argv(varsfile, playbook=playbook, inventory=inventory, check=check, diff=diff, tags=tags)
     log_path = log_file(log_dir)
     progress = Progress(count_tasks(argv), out)
@@ -229,7 +245,7 @@ class Progress:
         kind = event.get("event")
         if kind == "task":
             self._task(event)
-        elif kind == "result" and event.get("status") in ("failed", "unreachable") and not event.get("ignored"):
+        elif kind == "result" and event.get("status") in _FAILED and not event.get("ignored"):
             self.failed_task = _label(event)
             self.failed_msg = event.get("msg")
         elif kind == "stats":

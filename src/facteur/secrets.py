@@ -41,21 +41,22 @@ def generate(length: int = _LENGTH) -> str:
     return "".join(_random.choice(_ALPHABET) for _ in range(length))
 
 
-def ensure(secrets_dir: Path | str | None = None, names: tuple[str, ...] = SECRET_NAMES) -> set[str]:
-    """Make every secret in `names` exist in the secrets dir; return the names created by this call.
+def ensure(secrets_dir: Path | str | None = None, names: tuple[str, ...] = SECRET_NAMES) -> dict[str, Path]:
+    """Make every secret in `names` exist in the secrets dir; return {name: file} for those this call
+    created (empty when all existed).
 
     Existing secrets are never changed (so a second install changes nothing). The directory is made
     (or tightened to) 0700, new files are 0600 and appear atomically. Raise FacteurError if the
     directory cannot be written.
     """
-    directory = _secrets_dir_arg(secrets_dir)
-    created: set[str] = set()
+    directory = _resolve(secrets_dir)
+    created: dict[str, Path] = {}
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
         for name in names:
             if _create(directory, name):
-                created.add(name)
+                created[name] = directory / name
     except OSError as exc:
         raise FacteurError(f"cannot write secrets in {directory}: {exc.strerror or exc}") from None
     return created
@@ -63,7 +64,7 @@ def ensure(secrets_dir: Path | str | None = None, names: tuple[str, ...] = SECRE
 
 def read(name: str, secrets_dir: Path | str | None = None) -> str:
     """Return the secret `name` (without trailing newline); raise FacteurError if it does not exist."""
-    file = _secrets_dir_arg(secrets_dir) / name
+    file = _resolve(secrets_dir) / name
     try:
         return file.read_text(encoding="ascii").strip()
     except FileNotFoundError:
@@ -72,8 +73,8 @@ def read(name: str, secrets_dir: Path | str | None = None) -> str:
         raise FacteurError(f"cannot read secret {file}: {exc.strerror or exc}") from None
 
 
-def _secrets_dir_arg(path: Path | str | None) -> Path:
-    return secrets_dir(path)
+# ensure() and read() take a `secrets_dir` argument that hides the function of that name.
+_resolve = secrets_dir
 
 
 def _create(directory: Path, name: str) -> bool:
@@ -82,6 +83,7 @@ def _create(directory: Path, name: str) -> bool:
     if final.exists():
         return False
     temporary = directory / f".{name}.{os.getpid()}.tmp"
+    temporary.unlink(missing_ok=True)  # left over by a run killed midway that had our pid
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as handle:

@@ -76,7 +76,7 @@ def ensure(release: str) -> Path:
 def _build(release: str) -> None:
     base = layout.CACHE_DIR / release
     if shutil.which("debootstrap") is None:
-        raise RuntimeError("debootstrap is not installed (./tests/run installs it: apt-get install debootstrap)")
+        raise RuntimeError("debootstrap is not installed (./tests/run installs it)")
     tmp = base / f"rootfs.tmp-{os.getpid()}"
     _remove_tree(tmp)
     logfile = base / "debootstrap.log"

@@ -1,7 +1,9 @@
-"""Day-2 account administration through PostfixAdmin's schema: domains, mailboxes, aliases, lists.
+"""Day-2 administration through PostfixAdmin's data model: domains, mailboxes, aliases, lists.
 
-Writes the same rows PostfixAdmin 3.3.15's handlers write, so its web UI and facteur's CLI never
-disagree. `seed()` is what `facteur install` calls after the playbook.
+The CLI and PostfixAdmin's web UI share the same tables, written the way PostfixAdmin writes them
+(default aliases, the mailbox's own alias row, quotas in bytes, the `log` table), so they never
+disagree. Modules: validate (pure checks), passwords (the hash format), db (one transaction per
+command), domains, mailboxes, aliases (aliases and lists), alias_domains, seed (install-time accounts).
 """
 
 from facteur.admin.seed import seed

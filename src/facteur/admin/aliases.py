@@ -1,202 +1,195 @@
-"""Aliases and distribution lists: rows of PostfixAdmin's `alias` table with a comma-separated `goto`.
+"""Aliases and distribution lists: rows of PostfixAdmin's `alias` table.
 
-A list is an alias whose `goto` holds several addresses. The alias row that every mailbox has
-(address -> itself) belongs to the mailbox and is not shown or changed here.
+An alias maps one address (or `@domain`, a catch-all) to a comma-separated `goto` of destinations; a
+list is an alias with several destinations. Destinations are de-duplicated and may be anywhere. An
+alias may not have more than `limits.max_list_members` destinations. Mailboxes' own rows (address ->
+itself) are managed with the mailbox, never here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from facteur.admin import db, domains, validate
+from facteur.admin import db
+from facteur.admin.domains import require_domain
+from facteur.admin.validate import domain_of, normalize_alias_source, normalize_destination, normalize_domain
 from facteur.errors import FacteurError
 
-LIMIT_SETTING = "limits.max_list_members"
+LIMIT_KEY = "limits.max_list_members"
 
 
-def member_cap_error(address: str, count: int, limit: int) -> str | None:
-    """Return the refusal message if `address` would have `count` members over `limit`, else None.
-
-    `limit` 0 (or less) means no limit.
-    """
-    if limit > 0 and count > limit:
-        return f"list {address} would have {count} members; the limit is {limit} ({LIMIT_SETTING})"
-    return None
-
-
-def check_member_cap(address: str, members: list[str], limit: int) -> None:
-    """Raise FacteurError if `members` is more than `limit` destinations for `address`."""
-    message = member_cap_error(address, len(members), limit)
-    if message:
-        raise FacteurError(message)
-
+# --- pure helpers -------------------------------------------------------------------------------
 
 def split_goto(goto: str) -> list[str]:
-    """Return the destinations of a `goto` column value, in order, without blanks or repeats."""
-    result: list[str] = []
-    for part in (goto or "").split(","):
-        part = part.strip()
-        if part and part not in result:
-            result.append(part)
-    return result
+    """Return the destinations of a `goto` value (comma-separated, spaces tolerated)."""
+    return [part.strip() for part in (goto or "").split(",") if part.strip()]
 
 
-def _is_mailbox(cur: Any, address: str) -> bool:
+def join_goto(members: Iterable[str]) -> str:
+    """Return the `goto` value for `members`, as PostfixAdmin writes it (comma-separated, no spaces)."""
+    return ",".join(members)
+
+
+def dedupe(addresses: Iterable[str]) -> list[str]:
+    """Return `addresses` without repeats, first occurrence order kept."""
+    seen: dict[str, None] = {}
+    for address in addresses:
+        seen.setdefault(address, None)
+    return list(seen)
+
+
+def exceeds_cap(member_count: int, limit: int) -> bool:
+    """Return True if a list of `member_count` destinations is over the `limit`."""
+    return member_count > limit
+
+
+def check_cap(address: str, members: list[str], limit: int) -> None:
+    """Raise FacteurError if `members` (already de-duplicated) is more than `limit` destinations."""
+    if exceeds_cap(len(members), limit):
+        raise FacteurError(
+            f"list {address} would have {len(members)} members; the limit is {limit} ({LIMIT_KEY})"
+        )
+
+
+def normalize_members(values: Iterable[str]) -> list[str]:
+    """Return the destinations `values` normalised and de-duplicated; FacteurError if one is invalid."""
+    return dedupe(normalize_destination(value) for value in values)
+
+
+# --- database -----------------------------------------------------------------------------------
+
+def get_alias(cur: Any, address: str, *, lock: bool = False) -> dict | None:
+    """Return the `alias` row of `address` (locked for update with `lock`), or None."""
+    cur.execute("SELECT * FROM alias WHERE address = %s" + (" FOR UPDATE" if lock else ""), (address,))
+    return cur.fetchone()
+
+
+def is_mailbox(cur: Any, address: str) -> bool:
+    """Return True if `address` is a mailbox."""
     cur.execute("SELECT 1 FROM mailbox WHERE username = %s", (address,))
     return cur.fetchone() is not None
 
 
-def get(cur: Any, address: str, *, for_update: bool = False) -> dict | None:
-    """Return the alias row of `address` (not a mailbox's own row), or None."""
-    suffix = " FOR UPDATE" if for_update else ""
-    cur.execute("SELECT * FROM alias WHERE address = %s" + suffix, (address,))
-    row = cur.fetchone()
-    if row is None or _is_mailbox(cur, address):
-        return None
-    return row
-
-
-def require(cur: Any, address: str, *, kind: str = "alias", for_update: bool = False) -> dict:
-    """Return the alias row of `address`; raise FacteurError if there is none or it is a mailbox."""
-    row = get(cur, address, for_update=for_update)
+def _require_list(cur: Any, address: str) -> tuple[str, dict]:
+    address = normalize_alias_source(address)
+    if is_mailbox(cur, address):
+        raise FacteurError(f"{address} is a mailbox, not an alias or list (see: facteur mailbox list)")
+    row = get_alias(cur, address, lock=True)
     if row is None:
-        if _is_mailbox(cur, address):
-            article = "an" if kind[0] in "aeiou" else "a"
-            raise FacteurError(f"{address} is a mailbox, not {article} {kind}")
-        raise FacteurError(f"{kind} {address} does not exist")
-    return row
+        raise FacteurError(f"alias or list {address} not found (see: facteur alias list)")
+    return address, row
 
 
-def _check_destinations(address: str, members: list[str]) -> None:
-    if address in members:
-        raise FacteurError(f"{address} cannot be one of its own destinations (it would loop)")
-    if address.startswith("@"):
-        return
-    for member in members:
-        if member.startswith("@"):
-            raise FacteurError(f"invalid destination {member!r}: only a catch-all may forward to a whole domain")
+def add_alias(cur: Any, source: str, destinations: Iterable[str], *, max_members: int) -> list[str]:
+    """Create alias `source` -> `destinations` (de-duplicated); return the stored destinations.
 
-
-def add(cur: Any, address: str, members: list[str], *, max_members: int) -> None:
-    """Create alias (or list) `address` -> `members` (normalised, deduplicated).
-
-    Raise FacteurError if its domain is not hosted, the address is taken, a destination is the
-    address itself, or there are more than `max_members` destinations (nothing is written then).
+    Raise FacteurError (nothing written) if the source is invalid, its domain is not hosted, it is a
+    mailbox or an existing alias, no destination is given, one is invalid, or there are more than
+    `max_members` of them.
     """
-    _, domain = validate.split_address(address)
-    domains.require(cur, domain)
-    check_member_cap(address, members, max_members)
-    _check_destinations(address, members)
-    if _is_mailbox(cur, address):
+    address = normalize_alias_source(source)
+    members = normalize_members(destinations)
+    if not members:
+        raise FacteurError(f"{address} needs at least one destination")
+    check_cap(address, members, max_members)
+    domain = domain_of(address)
+    require_domain(cur, domain)
+    if is_mailbox(cur, address):
         raise FacteurError(f"{address} is a mailbox; an alias cannot have the same address")
-    cur.execute("SELECT 1 FROM alias WHERE address = %s", (address,))
-    if cur.fetchone():
-        raise FacteurError(f"alias {address} already exists")
+    existing = get_alias(cur, address, lock=True)
+    if existing is not None:
+        raise FacteurError(
+            f"alias {address} already exists (to {existing['goto']}); see: facteur list show {address}"
+        )
+    if members == [address]:
+        raise FacteurError(f"alias {address} cannot point only to itself")
     cur.execute(
-        "INSERT INTO alias (address, goto, domain, created, modified, active)"
-        " VALUES (%s, %s, %s, NOW(), NOW(), 1)",
-        (address, ",".join(members), domain),
+        "INSERT INTO alias (address, goto, domain, created, modified, active) "
+        "VALUES (%s, %s, %s, NOW(), NOW(), 1)",
+        (address, join_goto(members), domain),
     )
     db.log(cur, domain, "create_alias", address)
+    return members
 
 
-def set_members(cur: Any, address: str, members: list[str], *, max_members: int) -> None:
-    """Replace the destinations of existing alias `address` (same checks as add)."""
-    _, domain = validate.split_address(address)
-    require(cur, address, for_update=True)
-    check_member_cap(address, members, max_members)
-    _check_destinations(address, members)
-    if not members:
-        raise FacteurError(f"{address} would have no destination left; remove it instead")
-    cur.execute(
-        "UPDATE alias SET goto = %s, modified = NOW() WHERE address = %s", (",".join(members), address)
+def remove_alias(cur: Any, source: str) -> None:
+    """Remove alias or list `source`; FacteurError if it does not exist or is a mailbox."""
+    address, _row = _require_list(cur, source)
+    cur.execute("DELETE FROM alias WHERE address = %s", (address,))
+    db.log(cur, domain_of(address), "delete_alias", address)
+
+
+def show_alias(cur: Any, source: str) -> dict:
+    """Return alias or list `source` as {address, members, active, created, modified}."""
+    address, row = _require_list(cur, source)
+    return {
+        "address": address,
+        "members": split_goto(row["goto"]),
+        "active": bool(row["active"]),
+        "created": row["created"],
+        "modified": row["modified"],
+    }
+
+
+def list_aliases(cur: Any, domain: str | None = None) -> list[dict]:
+    """Return aliases and lists (mailboxes' own rows excluded), all or those of hosted `domain`,
+    sorted: {address, members, active}. FacteurError if `domain` is not hosted."""
+    query = (
+        "SELECT a.address, a.goto, a.active FROM alias a "
+        "WHERE NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.username = a.address)"
     )
-    db.log(cur, domain, "edit_alias", address)
+    if domain:
+        domain = normalize_domain(domain)
+        require_domain(cur, domain)
+        cur.execute(query + " AND a.domain = %s ORDER BY a.domain, a.address", (domain,))
+    else:
+        cur.execute(query + " ORDER BY a.domain, a.address")
+    return [
+        {"address": row["address"], "members": split_goto(row["goto"]), "active": bool(row["active"])}
+        for row in cur.fetchall()
+    ]
 
 
-def add_member(cur: Any, address: str, member: str, *, max_members: int) -> bool:
-    """Add `member` to list `address`; return False if it was already there (nothing written)."""
-    row = require(cur, address, kind="list", for_update=True)
+def _store_members(cur: Any, address: str, members: list[str]) -> None:
+    cur.execute(
+        "UPDATE alias SET goto = %s, modified = NOW() WHERE address = %s", (join_goto(members), address)
+    )
+    db.log(cur, domain_of(address), "edit_alias", address)
+
+
+def add_member(cur: Any, list_address: str, member: str, *, max_members: int) -> bool:
+    """Add `member` to list `list_address`; return False if it was already a member (nothing written).
+
+    Raise FacteurError (nothing written) if the list does not exist, the member is invalid, or the
+    list would pass `max_members`.
+    """
+    member = normalize_destination(member)
+    address, row = _require_list(cur, list_address)
     members = split_goto(row["goto"])
     if member in members:
         return False
-    set_members(cur, address, [*members, member], max_members=max_members)
+    members.append(member)
+    check_cap(address, members, max_members)
+    _store_members(cur, address, members)
     return True
 
 
-def remove_member(cur: Any, address: str, member: str) -> None:
-    """Remove `member` from list `address`.
+def remove_member(cur: Any, list_address: str, member: str) -> None:
+    """Remove `member` from list `list_address`.
 
-    Raise FacteurError if it is not a member, or if it is the last one (remove the list instead).
+    Raise FacteurError if the list does not exist, `member` is not in it, or it is the last member
+    (remove the list instead).
     """
-    row = require(cur, address, kind="list", for_update=True)
+    member = normalize_destination(member)
+    address, row = _require_list(cur, list_address)
     members = split_goto(row["goto"])
     if member not in members:
         raise FacteurError(f"{member} is not a member of {address}")
-    rest = [m for m in members if m != member]
-    if not rest:
+    members = [item for item in members if item != member]
+    if not members:
         raise FacteurError(
-            f"{member} is the last member of {address}; remove the list instead (facteur list remove {address})"
+            f"{member} is the last member of {address}; "
+            f"remove the list instead: facteur list remove {address}"
         )
-    # Removing never raises the count, so no cap applies (a list over a lowered cap can shrink).
-    set_members(cur, address, rest, max_members=0)
-
-
-def members(cur: Any, address: str) -> list[str]:
-    """Return the destinations of alias/list `address`; raise FacteurError if it does not exist."""
-    return split_goto(require(cur, address, kind="list")["goto"])
-
-
-def list_all(cur: Any, domain: str | None = None) -> list[dict]:
-    """Return aliases that are not mailboxes: address, goto (as a list), active, domain."""
-    query = (
-        "SELECT a.address, a.goto, a.active, a.domain FROM alias a"
-        " LEFT JOIN mailbox m ON m.username = a.address WHERE m.username IS NULL"
-    )
-    params: tuple = ()
-    if domain:
-        domains.require(cur, domain)
-        query += " AND a.domain = %s"
-        params = (domain,)
-    cur.execute(query + " ORDER BY a.domain, a.address", params)
-    rows = []
-    for row in cur.fetchall():
-        row = dict(row)
-        row["goto"] = split_goto(row["goto"])
-        rows.append(row)
-    return rows
-
-
-def remove(cur: Any, address: str, *, kind: str = "alias") -> None:
-    """Delete alias/list `address`; raise FacteurError if it does not exist or is a mailbox."""
-    _, domain = validate.split_address(address)
-    require(cur, address, kind=kind)
-    cur.execute("DELETE FROM alias WHERE address = %s", (address,))
-    db.log(cur, domain, "delete_alias", address)
-
-
-def unknown_local_destinations(cur: Any, members: list[str]) -> list[str]:
-    """Return the destinations in a domain hosted here that are neither a mailbox nor an alias.
-
-    Mail to them would bounce; the caller may warn. Addresses at an alias domain are resolved
-    through its target.
-    """
-    unknown = []
-    for member in members:
-        local, domain = validate.split_address(member)
-        if not local or domains.get(cur, domain) is None:
-            continue
-        target = domains.alias_target(cur, domain)
-        candidates = [member] + ([f"{local}@{target}"] if target else [])
-        found = False
-        for candidate in candidates:
-            cur.execute(
-                "SELECT 1 FROM alias WHERE address = %s UNION SELECT 1 FROM mailbox WHERE username = %s",
-                (candidate, candidate),
-            )
-            if cur.fetchone():
-                found = True
-                break
-        if not found:
-            unknown.append(member)
-    return unknown
+    _store_members(cur, address, members)

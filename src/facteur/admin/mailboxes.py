@@ -1,134 +1,139 @@
-"""Mailboxes: a `mailbox` row plus its `alias` row (address -> itself), as MailboxHandler writes them.
+"""Mailboxes, written as PostfixAdmin's MailboxHandler writes them.
 
-Maildir column `DOMAIN/LOCAL/`; quota in bytes (0 = unlimited); Dovecot's home is
-/var/vmail/DOMAIN/LOCAL. Functions take a cursor from db.transaction() and normalised addresses.
+A mailbox is a `mailbox` row (password `{BLF-CRYPT}$2y$...`, maildir `DOMAIN/LOCAL/`, quota in bytes)
+plus an `alias` row ADDRESS -> ADDRESS, so that Postfix's alias lookup finds it. Its mail lives in
+/var/vmail/DOMAIN/LOCAL (Dovecot's home; Maildir/ inside).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from facteur.admin import db, domains, validate
+from facteur.admin import db
+from facteur.admin.domains import alias_target, require_domain
+from facteur.admin.validate import domain_of, local_of, normalize_address, normalize_domain
 from facteur.errors import FacteurError
 
 VMAIL_ROOT = Path("/var/vmail")
-# PostfixAdmin sets a new password's expiry to now + the domain's password_expiry days, or one
-# year when the domain has none; nothing in facteur's stack enforces it (Dovecot ignores it).
-DEFAULT_PASSWORD_DAYS = 365
+# PostfixAdmin sets password_expiry one year ahead "to keep MySQL happy"; facteur does the same.
+_PASSWORD_EXPIRY = "NOW() + INTERVAL 365 DAY"
 
 
-def get(cur: Any, address: str) -> dict | None:
+def maildir_column(address: str) -> str:
+    """Return the `maildir` value PostfixAdmin stores for `address` (domain_path=YES): `DOMAIN/LOCAL/`."""
+    return f"{domain_of(address)}/{local_of(address)}/"
+
+
+def home_of(address: str, root: Path = VMAIL_ROOT) -> Path:
+    """Return the directory holding the mail of `address`: ROOT/DOMAIN/LOCAL."""
+    return root / domain_of(address) / local_of(address)
+
+
+def get_mailbox(cur: Any, address: str) -> dict | None:
     """Return the `mailbox` row of `address`, or None."""
     cur.execute("SELECT * FROM mailbox WHERE username = %s", (address,))
     return cur.fetchone()
 
 
-def require(cur: Any, address: str) -> dict:
+def require_mailbox(cur: Any, address: str) -> dict:
     """Return the `mailbox` row of `address`; raise FacteurError if there is none."""
-    row = get(cur, address)
+    row = get_mailbox(cur, address)
     if row is None:
-        raise FacteurError(f"mailbox {address} does not exist")
+        raise FacteurError(f"mailbox {address} not found (see: facteur mailbox list {domain_of(address)})")
     return row
 
 
-def _password_days(cur: Any, domain: str) -> int:
-    cur.execute("SELECT password_expiry FROM domain WHERE domain = %s", (domain,))
-    row = cur.fetchone()
-    days = int(row["password_expiry"] or 0) if row else 0
-    return days if days > 0 else DEFAULT_PASSWORD_DAYS
+def check_can_add(cur: Any, address: str) -> dict | None:
+    """Raise FacteurError unless mailbox `address` (normalised) can be created; return the existing
+    alias row of that address that only points to itself, if any.
 
-
-def add(cur: Any, address: str, password_hash: str, *, quota_bytes: int = 0, name: str = "") -> None:
-    """Create mailbox `address` with an already hashed password (passwords.hash_password).
-
-    Raise FacteurError if its domain is not hosted here or is an alias domain, or if the address is
-    already a mailbox or an alias.
+    Refused: a domain not hosted here or that is an alias domain, an existing mailbox, an existing
+    alias to somewhere else. An alias that only points to itself (as the default postmaster@ alias
+    does when the admin address is postmaster@) is accepted: it becomes the mailbox's own alias row.
     """
-    local, domain = validate.split_address(address)
-    domains.require(cur, domain)
-    target = domains.alias_target(cur, domain)
-    if target:
+    domain = domain_of(address)
+    target = alias_target(cur, domain)
+    if target is not None:
         raise FacteurError(
-            f"{domain} is an alias domain of {target}: create the mailbox as {local}@{target}"
+            f"{domain} is an alias domain of {target}: create the mailbox as "
+            f"{local_of(address)}@{target}"
         )
-    if get(cur, address) is not None:
+    require_domain(cur, domain)
+    if get_mailbox(cur, address) is not None:
         raise FacteurError(f"mailbox {address} already exists")
-    cur.execute("SELECT goto FROM alias WHERE address = %s", (address,))
-    if cur.fetchone():
+    cur.execute("SELECT goto FROM alias WHERE address = %s FOR UPDATE", (address,))
+    alias = cur.fetchone()
+    if alias is not None and alias["goto"] != address:
         raise FacteurError(
-            f"{address} is already an alias or a list (remove it first: facteur alias remove {address})"
+            f"{address} is already an alias (to {alias['goto']}); "
+            f"remove it first: facteur alias remove {address}"
         )
-    days = _password_days(cur, domain)
-    # MailboxHandler::preSave first creates the alias through AliasHandler (logged as create_alias).
+    return alias
+
+
+def add_mailbox(cur: Any, address: str, password_hash: str, *, name: str = "", quota_bytes: int = 0) -> None:
+    """Create mailbox `address` with an already hashed password (facteur.admin.passwords) and its
+    own alias row; raise FacteurError (nothing written) if check_can_add() refuses it."""
+    address = normalize_address(address)
+    domain = domain_of(address)
+    if check_can_add(cur, address) is None:
+        cur.execute(
+            "INSERT INTO alias (address, goto, domain, created, modified, active) "
+            "VALUES (%s, %s, %s, NOW(), NOW(), 1)",
+            (address, address, domain),
+        )
+        db.log(cur, domain, "create_alias", address)
     cur.execute(
-        "INSERT INTO alias (address, goto, domain, created, modified, active)"
-        " VALUES (%s, %s, %s, NOW(), NOW(), 1)",
-        (address, address, domain),
-    )
-    db.log(cur, domain, "create_alias", address)
-    cur.execute(
-        "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain,"
-        " created, modified, active, phone, email_other, token, token_validity, password_expiry)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, NOW(), NOW(), 1, '', '', '', NOW(),"
-        " NOW() + INTERVAL %s DAY)",
-        (address, password_hash, name, f"{domain}/{local}/", int(quota_bytes), local, domain, days),
+        "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, "
+        "created, modified, active, phone, email_other, token, token_validity, password_expiry) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, NOW(), NOW(), 1, '', '', '', NOW(), {_PASSWORD_EXPIRY})",
+        (address, password_hash, name, maildir_column(address), int(quota_bytes), local_of(address), domain),
     )
     db.log(cur, domain, "create_mailbox", address)
 
 
 def set_password(cur: Any, address: str, password_hash: str) -> None:
-    """Replace the password of mailbox `address`; raise FacteurError if it does not exist."""
-    _, domain = validate.split_address(address)
-    require(cur, address)
-    days = _password_days(cur, domain)
+    """Replace the password of mailbox `address` (hashed); raise FacteurError if it does not exist."""
+    address = normalize_address(address)
+    require_mailbox(cur, address)
     cur.execute(
-        "UPDATE mailbox SET password = %s, modified = NOW(), password_expiry = NOW() + INTERVAL %s DAY"
-        " WHERE username = %s",
-        (password_hash, days, address),
+        f"UPDATE mailbox SET password = %s, modified = NOW(), password_expiry = {_PASSWORD_EXPIRY} "
+        "WHERE username = %s",
+        (password_hash, address),
     )
-    db.log(cur, domain, "edit_password", address)
+    db.log(cur, domain_of(address), "edit_password", address)
 
 
 def set_quota(cur: Any, address: str, quota_bytes: int) -> None:
     """Set the quota of mailbox `address` in bytes (0 = unlimited)."""
-    _, domain = validate.split_address(address)
-    require(cur, address)
+    address = normalize_address(address)
+    require_mailbox(cur, address)
     cur.execute(
         "UPDATE mailbox SET quota = %s, modified = NOW() WHERE username = %s", (int(quota_bytes), address)
     )
-    db.log(cur, domain, "edit_mailbox", address)
+    db.log(cur, domain_of(address), "edit_mailbox", address)
 
 
-def list_all(cur: Any, domain: str | None = None) -> list[dict]:
-    """Return mailboxes (username, name, quota, active, created, domain, maildir), sorted.
+def lists_naming(cur: Any, address: str) -> list[str]:
+    """Return the aliases (other than its own row) whose destinations include `address`."""
+    cur.execute(
+        "SELECT address, goto FROM alias WHERE address <> %s AND FIND_IN_SET(%s, goto) > 0 ORDER BY address",
+        (address, address),
+    )
+    return [row["address"] for row in cur.fetchall()]
 
-    With `domain`, only that domain's; raise FacteurError if it is not hosted here.
+
+def remove_mailbox(cur: Any, address: str) -> list[str]:
+    """Remove mailbox `address` and its rows elsewhere, as PostfixAdmin's MailboxHandler::delete().
+
+    Mail on disk is kept (see delete_maildir). Return the aliases and lists that still name the
+    address as a destination, so the caller can say so. Raise FacteurError if it does not exist.
     """
-    if domain:
-        domains.require(cur, domain)
-        cur.execute(
-            "SELECT username, name, quota, active, created, domain, maildir FROM mailbox"
-            " WHERE domain = %s ORDER BY username",
-            (domain,),
-        )
-    else:
-        cur.execute(
-            "SELECT username, name, quota, active, created, domain, maildir FROM mailbox"
-            " ORDER BY domain, username"
-        )
-    return list(cur.fetchall())
-
-
-def remove(cur: Any, address: str) -> dict:
-    """Delete mailbox `address` and its rows (alias, quota, vacation, fetchmail), as MailboxHandler does.
-
-    Mail on disk stays (see delete_maildir). Return the deleted `mailbox` row.
-    Raise FacteurError if there is no such mailbox.
-    """
-    _, domain = validate.split_address(address)
-    row = require(cur, address)
+    address = normalize_address(address)
+    require_mailbox(cur, address)
     cur.execute("DELETE FROM fetchmail WHERE mailbox = %s", (address,))
     cur.execute("DELETE FROM vacation WHERE email = %s", (address,))
     cur.execute("DELETE FROM vacation_notification WHERE on_vacation = %s", (address,))
@@ -136,27 +141,39 @@ def remove(cur: Any, address: str) -> dict:
     cur.execute("DELETE FROM quota2 WHERE username = %s", (address,))
     cur.execute("DELETE FROM alias WHERE address = %s", (address,))
     cur.execute("DELETE FROM mailbox WHERE username = %s", (address,))
-    db.log(cur, domain, "delete_mailbox", address)
-    return row
+    db.log(cur, domain_of(address), "delete_mailbox", address)
+    return lists_naming(cur, address)
 
 
-def home(address: str, root: Path = VMAIL_ROOT) -> Path:
-    """Return the directory that holds the mail of `address`: ROOT/DOMAIN/LOCAL."""
-    local, domain = validate.split_address(address)
-    if not local or "/" in local or local in (".", "..") or "/" in domain:
-        raise FacteurError(f"refusing to compute a mail directory for {address!r}")
-    return root / domain / local
+def list_mailboxes(cur: Any, domain: str | None = None) -> list[dict]:
+    """Return mailboxes (all, or those of `domain`) sorted by address: address, name, quota, active,
+    created, modified."""
+    query = (
+        "SELECT username AS address, name, quota, active, created, modified, domain FROM mailbox"
+    )
+    if domain:
+        domain = normalize_domain(domain)
+        require_domain(cur, domain)
+        cur.execute(query + " WHERE domain = %s ORDER BY domain, local_part", (domain,))
+    else:
+        cur.execute(query + " ORDER BY domain, local_part")
+    return list(cur.fetchall())
 
 
 def delete_maildir(address: str, root: Path = VMAIL_ROOT) -> bool:
-    """Delete the mail directory of `address` (call after the database change is committed).
+    """Delete ROOT/DOMAIN/LOCAL of normalised `address`; return True if something was deleted.
 
-    Return True if something was deleted, False if there was no directory.
+    Refuse (FacteurError) a path that would leave ROOT or that is a symbolic link.
     """
-    path = home(address, root)
-    if not path.exists():
+    address = normalize_address(address)
+    home = home_of(address, root)
+    resolved_root = root.resolve()
+    if home.is_symlink():
+        raise FacteurError(f"{home} is a symbolic link; not deleting it")
+    resolved = home.resolve()
+    if resolved.parent.parent != resolved_root or resolved == resolved_root:
+        raise FacteurError(f"{home} is not a mailbox directory under {root}; not deleting it")
+    if not os.path.lexists(home):
         return False
-    if path.is_symlink() or not path.resolve().is_relative_to(root.resolve()):
-        raise FacteurError(f"refusing to delete {path}: it is not inside {root}")
-    shutil.rmtree(path)
+    shutil.rmtree(home)
     return True

@@ -1,129 +1,90 @@
-"""Make the configured accounts exist after an install: superadmin, domains, alias domains, admin mailbox.
+"""Make the accounts the configuration names exist (called by `facteur install` after the playbook).
 
-Idempotent: a second run changes nothing. Passwords are set when an account is created, and
-again only when the `admin-password` secret was just (re)generated: a password the administrator
-changed later in PostfixAdmin or with `facteur mailbox passwd` is never overwritten otherwise.
+Idempotent: a second run changes nothing. Existing rows are never modified, so a password the
+administrator changed since (in PostfixAdmin, Roundcube or with `facteur mailbox passwd`) stays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from facteur.admin import alias_domains, db, domains, mailboxes, passwords, validate
-from facteur.errors import FacteurError
+from facteur import secrets
+from facteur.admin import db, passwords
+from facteur.admin.alias_domains import add_alias_domain
+from facteur.admin.domains import add_domain
+from facteur.admin.mailboxes import add_mailbox, get_mailbox
+from facteur.admin.validate import MIB
 
-ADMIN_SECRET = "admin-password"
+ADMIN_PASSWORD_SECRET = "admin-password"
+SUPERADMIN_DOMAIN = "ALL"
 
 
-def _field(item: Any, name: str) -> Any:
-    return item[name] if isinstance(item, dict) else getattr(item, name)
+def ensure_superadmin(cur: Any, username: str, make_hash: Callable[[], str]) -> bool:
+    """Make `username` a PostfixAdmin superadmin (rows in `admin` and `domain_admins` domain ALL).
 
-
-def ensure_superadmin(cur: Any, email: str, password_hash: str, *, reset_password: bool = False) -> str | None:
-    """Make `email` a PostfixAdmin superadmin (`admin` row + `domain_admins` row for domain ALL).
-
-    Return "created", "password reset", "repaired" or None when nothing changed.
+    A missing admin row is created with the password hash `make_hash()` returns; an existing one is
+    left as it is (password included). A missing `domain_admins` row is added. Return True if the
+    admin row was created.
     """
-    cur.execute("SELECT username, superadmin FROM admin WHERE username = %s", (email,))
-    row = cur.fetchone()
-    result = None
-    if row is None:
+    cur.execute("SELECT 1 FROM admin WHERE username = %s", (username,))
+    created = cur.fetchone() is None
+    if created:
         cur.execute(
-            "INSERT INTO admin (username, password, created, modified, active, superadmin,"
-            " phone, email_other, token, token_validity) VALUES (%s, %s, NOW(), NOW(), 1, 1, '', '', '', NOW())",
-            (email, password_hash),
+            "INSERT INTO admin (username, password, created, modified, active, superadmin, "
+            "phone, email_other, token, token_validity) "
+            "VALUES (%s, %s, NOW(), NOW(), 1, 1, '', '', '', NOW())",
+            (username, make_hash()),
         )
-        db.log(cur, "", "create_admin", email)
-        result = "created"
-    else:
-        if not row["superadmin"]:
-            cur.execute("UPDATE admin SET superadmin = 1, modified = NOW() WHERE username = %s", (email,))
-            result = "repaired"
-        if reset_password:
-            cur.execute(
-                "UPDATE admin SET password = %s, modified = NOW() WHERE username = %s", (password_hash, email)
-            )
-            result = "password reset"
-        if result:
-            db.log(cur, "", "edit_admin", email)
-    cur.execute("SELECT 1 FROM domain_admins WHERE username = %s AND domain = 'ALL'", (email,))
+        db.log(cur, "", "create_admin", username)
+    cur.execute(
+        "SELECT 1 FROM domain_admins WHERE username = %s AND domain = %s", (username, SUPERADMIN_DOMAIN)
+    )
     if cur.fetchone() is None:
         cur.execute(
-            "INSERT INTO domain_admins (username, domain, created, active) VALUES (%s, 'ALL', NOW(), 1)",
-            (email,),
+            "INSERT INTO domain_admins (username, domain, created, active) VALUES (%s, %s, NOW(), 1)",
+            (username, SUPERADMIN_DOMAIN),
         )
-        result = result or "repaired"
-    return result
-
-
-def _ensure_admin_mailbox(
-    cur: Any, email: str, password_hash: str, quota_bytes: int, *, reset_password: bool
-) -> str | None:
-    local, domain = validate.split_address(email)
-    if domains.get(cur, domain) is None or domains.alias_target(cur, domain):
-        return None  # the admin's address is elsewhere: nothing to host here
-    if mailboxes.get(cur, email) is not None:
-        if reset_password:
-            mailboxes.set_password(cur, email, password_hash)
-            return "password reset"
-        return None
-    cur.execute("SELECT goto FROM alias WHERE address = %s", (email,))
-    if cur.fetchone() is not None:
-        if local not in domains.DEFAULT_ALIASES:
-            raise FacteurError(
-                f"admin_email {email} is an alias here; it must be a mailbox"
-                f" (remove the alias: facteur alias remove {email})"
-            )
-        # A default alias made for an earlier admin address: the mailbox takes its place.
-        cur.execute("DELETE FROM alias WHERE address = %s", (email,))
-        db.log(cur, domain, "delete_alias", email)
-    mailboxes.add(cur, email, password_hash, quota_bytes=quota_bytes, name="Administrator")
-    return "created"
+    return created
 
 
 def seed(
-    settings: Any, created_secrets: Iterable[str] = (), secrets_dir: str | Path | None = None
-) -> dict[str, list[str]]:
-    """Given validated Settings and the names of the secrets the install just created, make exist:
+    settings: Any,
+    created_secrets: Iterable[str] = (),
+    *,
+    connection: Any = None,
+    secrets_dir: str | None = None,
+) -> list[str]:
+    """Given Settings, make the superadmin, the configured domains and alias domains and the admin's
+    mailbox exist, in one transaction; return one line per thing created (empty on a second run).
 
-    the superadmin `settings.admin_email` (password = secret admin-password), every domain of
-    `settings.domains` (with its default aliases -> admin_email), every `settings.alias_domains`,
-    and a mailbox for admin_email if its domain is hosted. One transaction: all or nothing.
-    Return {"created": [...], "updated": [...]} naming what changed (empty lists on a re-run).
-    Raise FacteurError (one line) if the database cannot be reached or the data conflicts.
+    The superadmin and the admin mailbox get the `admin-password` secret, only when they are created.
+    `created_secrets` (the names secrets.ensure() just made) is accepted for the installer's sake;
+    even a freshly generated admin-password never overwrites an existing account.
+    Raise FacteurError if the database cannot be reached or refuses a change (nothing is applied).
     """
-    from facteur import secrets
+    del created_secrets  # existing accounts are never touched, whatever was just generated
+    admin_email = settings.admin_email
+    done: list[str] = []
+    password_hash: str | None = None
 
-    created_names = set(created_secrets or ())
-    reset = ADMIN_SECRET in created_names
-    admin_email = validate.address(settings.admin_email)
-    password_hash = passwords.hash_password(secrets.read(ADMIN_SECRET, secrets_dir))
-    limits = getattr(settings, "limits", None)
-    quota_mb = int(getattr(limits, "default_quota_mb", 0) or 0)
-    report: dict[str, list[str]] = {"created": [], "updated": []}
+    def admin_hash() -> str:
+        nonlocal password_hash
+        if password_hash is None:
+            password_hash = passwords.hash_password(secrets.read(ADMIN_PASSWORD_SECRET, secrets_dir))
+        return password_hash
 
-    def note(what: str, outcome: str | None) -> None:
-        if outcome == "created":
-            report["created"].append(what)
-        elif outcome:
-            report["updated"].append(f"{what} ({outcome})")
-
-    with db.transaction(secrets_dir) as cur:
-        note(f"superadmin {admin_email}", ensure_superadmin(cur, admin_email, password_hash, reset_password=reset))
-        for name in settings.domains:
-            domain = validate.domain(name)
-            if domains.get(cur, domain) is None:
-                domains.add(cur, domain, admin_email)
-                note(f"domain {domain}", "created")
-        for item in getattr(settings, "alias_domains", None) or ():
-            alias = validate.domain(_field(item, "alias"))
-            target = validate.domain(_field(item, "target"))
-            if alias_domains.add(cur, alias, target):
-                note(f"alias domain {alias} -> {target}", "created")
-        note(
-            f"mailbox {admin_email}",
-            _ensure_admin_mailbox(cur, admin_email, password_hash, quota_mb * 1024 * 1024, reset_password=reset),
-        )
-    return report
+    with db.transaction(connection) as cur:
+        for domain in settings.domains:
+            if add_domain(cur, domain, admin_email=admin_email, exist_ok=True):
+                done.append(f"domain {domain}")
+        for entry in settings.alias_domains:
+            if add_alias_domain(cur, entry.alias, entry.target, exist_ok=True):
+                done.append(f"alias domain {entry.alias} -> {entry.target}")
+        if ensure_superadmin(cur, admin_email, admin_hash):
+            done.append(f"PostfixAdmin superadmin {admin_email}")
+        if get_mailbox(cur, admin_email) is None:
+            quota = settings.limits.default_quota_mb * MIB
+            add_mailbox(cur, admin_email, admin_hash(), name="Postmaster", quota_bytes=quota)
+            done.append(f"mailbox {admin_email}")
+    return done

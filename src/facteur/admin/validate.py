@@ -176,3 +176,14 @@ def format_size(size: int) -> str:
             text = f"{value:.1f}".removesuffix(".0")
             return f"{text} {unit}"
     return f"{size} B"
+
+
+def normalize_name(value: str) -> str:
+    """Return a person's name for a mailbox, stripped; FacteurError if over 255 characters or if it
+    holds control characters."""
+    name = (value or "").strip()
+    if len(name) > 255:
+        raise FacteurError("the name is too long (at most 255 characters)")
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise FacteurError("the name contains control characters")
+    return name

@@ -4,172 +4,168 @@ from __future__ import annotations
 
 import argparse
 
-from facteur.admin import alias_domains, cliutil, db, domains, validate
+from facteur.admin import alias_domains, db, domains
+from facteur.admin.cliutil import add_config_argument, load_settings, note, print_json, say, table
+from facteur.admin.mailboxes import VMAIL_ROOT
+from facteur.admin.validate import normalize_domain
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `domain` and `alias-domain` commands."""
     _register_domain(subparsers)
-    register_alias_domain(subparsers)
+    _register_alias_domain(subparsers)
 
+
+# --- domain -------------------------------------------------------------------------------------
 
 def _register_domain(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("domain", help="hosted domains", description="Manage hosted domains.")
-    sub = parser.add_subparsers(dest="domain_command", metavar="ACTION", required=True)
+    parser = subparsers.add_parser("domain", help="add, list or remove hosted mail domains")
+    commands = parser.add_subparsers(dest="domain_command", metavar="ACTION", required=True)
 
-    add = sub.add_parser(
-        "add",
-        help="host a new domain",
-        description="Host DOMAIN. Creates abuse@, hostmaster@, postmaster@ and webmaster@ as aliases "
-        "of the administrator's address (admin_email). Then publish its DNS records: facteur dns DOMAIN.",
+    add = commands.add_parser(
+        "add", help="host a new domain (with abuse@, hostmaster@, postmaster@, webmaster@)"
     )
-    add.add_argument("domain", metavar="DOMAIN")
-    cliutil.add_config_argument(add)
-    add.set_defaults(handler=cmd_add)
+    add.add_argument("domain", help="domain name, like example.org")
+    add.add_argument("--description", default="", help="free text shown in PostfixAdmin")
+    add.add_argument("--no-default-aliases", action="store_true",
+                     help="do not create abuse@, hostmaster@, postmaster@ and webmaster@")
+    add_config_argument(add)
+    add.set_defaults(handler=domain_add)
 
-    lst = sub.add_parser("list", help="list hosted domains")
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
-    cliutil.add_config_argument(lst)
-    lst.set_defaults(handler=cmd_list)
+    show = commands.add_parser("list", help="list hosted domains")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    add_config_argument(show)
+    show.set_defaults(handler=domain_list)
 
-    rm = sub.add_parser(
-        "remove",
-        help="stop hosting a domain",
-        description="Delete DOMAIN with its aliases and lists. Refused while it has mailboxes, unless "
-        "--force (then its mailboxes go too; their mail stays in /var/vmail/DOMAIN).",
-    )
-    rm.add_argument("domain", metavar="DOMAIN")
-    rm.add_argument("--force", action="store_true", help="also delete the domain's mailboxes")
-    cliutil.add_config_argument(rm)
-    rm.set_defaults(handler=cmd_remove)
-
-
-def register_alias_domain(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `alias-domain` command (registered by register() too)."""
-    parser = subparsers.add_parser(
-        "alias-domain",
-        help="domains whose mail goes to another hosted domain",
-        description="Manage alias domains: mail to anything@ALIAS is delivered to anything@TARGET.",
-    )
-    sub = parser.add_subparsers(dest="alias_domain_command", metavar="ACTION", required=True)
-
-    add = sub.add_parser("add", help="make ALIAS an alias domain of TARGET")
-    add.add_argument("alias", metavar="ALIAS")
-    add.add_argument("target", metavar="TARGET")
-    cliutil.add_config_argument(add)
-    add.set_defaults(handler=cmd_alias_add)
-
-    lst = sub.add_parser("list", help="list alias domains")
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
-    cliutil.add_config_argument(lst)
-    lst.set_defaults(handler=cmd_alias_list)
-
-    rm = sub.add_parser("remove", help="stop receiving mail for an alias domain")
-    rm.add_argument("alias", metavar="ALIAS")
-    cliutil.add_config_argument(rm)
-    rm.set_defaults(handler=cmd_alias_remove)
+    remove = commands.add_parser("remove", help="stop hosting a domain")
+    remove.add_argument("domain")
+    remove.add_argument("--force", action="store_true",
+                        help="also remove its mailboxes (their mail stays on disk)")
+    add_config_argument(remove)
+    remove.set_defaults(handler=domain_remove)
 
 
-def cmd_add(args: argparse.Namespace) -> int:
-    domain = validate.domain(args.domain)
-    settings = cliutil.load_settings(args)
-    admin_email = validate.address(settings.admin_email)
+def domain_add(args: argparse.Namespace) -> int:
+    domain = normalize_domain(args.domain)
+    settings = load_settings(args)
     with db.transaction() as cur:
-        domains.add(cur, domain, admin_email)
-    print(f"domain {domain} added; abuse@, hostmaster@, postmaster@, webmaster@ go to {admin_email}")
-    print(f"next: publish its DNS records (facteur dns {domain}), then add mailboxes:")
-    print(f"  facteur mailbox add NAME@{domain} --password-stdin")
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    with db.transaction() as cur:
-        rows = domains.list_all(cur)
-    if args.json:
-        cliutil.print_json(
-            [
-                {
-                    "domain": r["domain"],
-                    "active": bool(r["active"]),
-                    "mailboxes": int(r["mailboxes"]),
-                    "aliases": int(r["aliases"]),
-                    "alias_of": r["alias_of"],
-                    "created": r["created"],
-                }
-                for r in rows
-            ]
+        domains.add_domain(
+            cur,
+            domain,
+            admin_email=settings.admin_email,
+            description=args.description,
+            default_aliases=not args.no_default_aliases,
         )
-        return 0
-    if not rows:
-        print("no domain yet (add one: facteur domain add example.org)")
-        return 0
-    cliutil.print_table(
-        [
-            [
-                r["domain"],
-                str(r["mailboxes"]),
-                str(r["aliases"]),
-                f"alias of {r['alias_of']}" if r["alias_of"] else ("active" if r["active"] else "inactive"),
-            ]
-            for r in rows
-        ],
-        ["DOMAIN", "MAILBOXES", "ALIASES", "STATUS"],
-    )
-    return 0
-
-
-def cmd_remove(args: argparse.Namespace) -> int:
-    domain = validate.domain(args.domain)
-    with db.transaction() as cur:
-        gone = domains.remove(cur, domain, force=args.force)
-    print(f"domain {domain} removed ({gone['mailboxes']} mailbox(es), {gone['aliases']} alias(es) deleted)")
-    if gone["mailboxes"]:
-        print(f"the mail of its mailboxes stays in /var/vmail/{domain} (delete it by hand when unneeded)")
-    return 0
-
-
-def cmd_alias_add(args: argparse.Namespace) -> int:
-    alias = validate.domain(args.alias)
-    target = validate.domain(args.target)
-    with db.transaction() as cur:
-        created = alias_domains.add(cur, alias, target)
-    if created:
-        print(f"alias domain {alias} added: mail to NAME@{alias} goes to NAME@{target}")
-        print(f"next: publish its DNS records (facteur dns {alias})")
+    domains.reload_postfix()
+    if args.no_default_aliases:
+        say(f"domain {domain} added")
     else:
-        print(f"{alias} is already an alias domain of {target}; nothing changed")
+        say(f"domain {domain} added (abuse@, hostmaster@, postmaster@, webmaster@ -> {settings.admin_email})")
     return 0
 
 
-def cmd_alias_list(args: argparse.Namespace) -> int:
+def domain_list(args: argparse.Namespace) -> int:
     with db.transaction() as cur:
-        rows = alias_domains.list_all(cur)
+        rows = domains.list_domains(cur)
     if args.json:
-        cliutil.print_json(
-            [
-                {
-                    "alias": r["alias_domain"],
-                    "target": r["target_domain"],
-                    "active": bool(r["active"]),
-                    "created": r["created"],
-                }
-                for r in rows
-            ]
-        )
+        print_json([
+            {
+                "domain": row["domain"],
+                "description": row["description"],
+                "active": bool(row["active"]),
+                "mailboxes": int(row["mailboxes"]),
+                "aliases": int(row["aliases"]),
+                "alias_of": row["alias_of"],
+                "created": row["created"],
+            }
+            for row in rows
+        ])
         return 0
     if not rows:
-        print("no alias domain (add one: facteur alias-domain add ALIAS TARGET)")
+        say("no domains (add one: facteur domain add example.org)")
         return 0
-    cliutil.print_table(
-        [[r["alias_domain"], r["target_domain"], "active" if r["active"] else "inactive"] for r in rows],
-        ["ALIAS", "TARGET", "STATUS"],
-    )
+    say(table(
+        [
+            (
+                row["domain"],
+                "yes" if row["active"] else "no",
+                row["mailboxes"],
+                row["aliases"],
+                f"alias of {row['alias_of']}" if row["alias_of"] else row["description"],
+            )
+            for row in rows
+        ],
+        ("DOMAIN", "ACTIVE", "MAILBOXES", "ALIASES", "NOTE"),
+    ))
     return 0
 
 
-def cmd_alias_remove(args: argparse.Namespace) -> int:
-    alias = validate.domain(args.alias)
+def domain_remove(args: argparse.Namespace) -> int:
+    domain = normalize_domain(args.domain)
     with db.transaction() as cur:
-        alias_domains.remove(cur, alias)
-    print(f"alias domain {alias} removed")
+        removed = domains.remove_domain(cur, domain, force=args.force)
+    domains.reload_postfix()
+    say(f"domain {domain} removed ({removed['mailboxes']} mailboxes, {removed['aliases']} aliases)")
+    if removed["mailboxes"] and (VMAIL_ROOT / domain).exists():
+        note(f"the mail of its mailboxes is still in {VMAIL_ROOT / domain}; delete it once saved")
+    return 0
+
+
+# --- alias-domain -------------------------------------------------------------------------------
+
+def _register_alias_domain(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "alias-domain", help="add, list or remove alias domains (USER@alias delivered to USER@target)"
+    )
+    commands = parser.add_subparsers(dest="alias_domain_command", metavar="ACTION", required=True)
+
+    add = commands.add_parser("add", help="make ALIAS an alias domain of TARGET")
+    add.add_argument("alias", help="the alias domain, like example.net")
+    add.add_argument("target", help="a hosted domain, like example.org")
+    add_config_argument(add)
+    add.set_defaults(handler=alias_domain_add)
+
+    show = commands.add_parser("list", help="list alias domains")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    add_config_argument(show)
+    show.set_defaults(handler=alias_domain_list)
+
+    remove = commands.add_parser("remove", help="stop ALIAS being an alias domain")
+    remove.add_argument("alias")
+    add_config_argument(remove)
+    remove.set_defaults(handler=alias_domain_remove)
+
+
+def alias_domain_add(args: argparse.Namespace) -> int:
+    alias, target = alias_domains.normalize_pair(args.alias, args.target)
+    with db.transaction() as cur:
+        alias_domains.add_alias_domain(cur, alias, target)
+    domains.reload_postfix()
+    say(f"alias domain {alias} added: mail to USER@{alias} goes to USER@{target}")
+    return 0
+
+
+def alias_domain_list(args: argparse.Namespace) -> int:
+    with db.transaction() as cur:
+        rows = alias_domains.list_alias_domains(cur)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        say("no alias domains")
+        return 0
+    say(table([(r["alias"], r["target"], "yes" if r["active"] else "no") for r in rows],
+              ("ALIAS", "TARGET", "ACTIVE")))
+    return 0
+
+
+def alias_domain_remove(args: argparse.Namespace) -> int:
+    alias = normalize_domain(args.alias)
+    with db.transaction() as cur:
+        dropped = alias_domains.remove_alias_domain(cur, alias)
+    domains.reload_postfix()
+    if dropped:
+        say(f"alias domain {alias} removed; mail to it is no longer accepted")
+    else:
+        say(f"alias domain {alias} removed; it keeps its own aliases (see: facteur domain list)")
     return 0

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from facteur import roles_vars, runner, secrets
 from facteur.config.load import load_settings
 from facteur.config.schema import Settings
 from facteur.errors import FacteurError
+
+ADMIN_SECRET = "admin-password"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", type=Path, metavar="PATH",
                         help="configuration file (default: $FACTEUR_CONFIG or /etc/facteur/facteur.yml)")
-    parser.add_argument("--check", action="store_true", help="show what would change; change nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="show what would change; change nothing (Ansible's check mode)")
     parser.add_argument("--diff", action="store_true", help="show the differences in changed files")
     parser.add_argument("--inventory", metavar="FILE",
                         help="Ansible inventory to configure instead of this machine")
@@ -33,30 +39,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Install, following docs/development.md's install flow; return 0 or raise FacteurError."""
-    settings = load_settings(args.config)  # exit 2 on a bad config, before anything is touched
+    """Install, following docs/development.md's install flow; return 0 or raise FacteurError.
+
+    A bad config raises ConfigError (exit 2) before anything is touched; so does not being root.
+    """
+    settings = load_settings(args.config)
     if os.geteuid() != 0:
         raise FacteurError("install must run as root (try: sudo facteur install)")
-    created = secrets.ensure()
-    result = _run_playbook(settings, args)
-    if not result.success:
-        raise FacteurError(result.failure_line())
-    if not args.check:
-        _seed(settings, created)
+    with _secrets_for_run(check=args.check) as (secrets_path, created):
+        result = _run_playbook(settings, secrets_path, args)
+        if not result.success:
+            raise FacteurError(result.failure_line())
+        if args.inventory and not args.check:
+            # seed() works on this machine's database; other hosts get theirs from a local install.
+            print("note: accounts not seeded (--inventory): run `facteur install` on the mail host for that")
+        elif not args.check:
+            _seed(settings, created)
     print(f"install complete: ok={result.ok} changed={result.changed} failed={result.failed}")
     if args.check:
         print("(check mode: nothing was changed)")
-    if "admin-password" in created and not args.check:
-        # Shown once, on the terminal only; it stays readable by root in the secrets dir.
+    elif ADMIN_SECRET in created:
+        # Shown once, on the terminal only (the log never sees it); root can read it again later.
         print(f"admin login: {settings.admin_email}")
-        print(f"admin password: {secrets.read('admin-password')}")
-        print(f"(shown once; kept in {secrets.secrets_dir() / 'admin-password'})")
+        print(f"admin password: {secrets.read(ADMIN_SECRET, secrets_path)}")
+        print(f"(shown once; kept in {created[ADMIN_SECRET]})")
     return 0
 
 
-def _run_playbook(settings: Settings, args: argparse.Namespace) -> runner.RunResult:
+@contextlib.contextmanager
+def _secrets_for_run(*, check: bool) -> Iterator[tuple[Path, dict[str, Path]]]:
+    """Yield (secrets dir, secrets created) for this run.
+
+    A real run makes the missing secrets in the secrets dir, once and for all. A check run must not
+    touch the machine, yet the roles read every secret: it works on a private temporary copy, with
+    the missing ones made there and thrown away afterwards.
+    """
+    real = secrets.secrets_dir()
+    if not check:
+        yield real, secrets.ensure(real)
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="facteur-secrets-"))  # 0700
+    try:
+        if real.is_dir():
+            for file in real.iterdir():
+                if file.name in secrets.SECRET_NAMES and file.is_file():
+                    shutil.copy2(file, scratch / file.name)
+        yield scratch, secrets.ensure(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_playbook(settings: Settings, secrets_path: Path, args: argparse.Namespace) -> runner.RunResult:
     """Write the role variables to a private temporary file, run the playbook, delete the file."""
-    variables = roles_vars.build(settings)
+    variables = roles_vars.build(settings, secrets_path)
     fd, name = tempfile.mkstemp(prefix="facteur-vars-", suffix=".json")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -68,8 +103,9 @@ def _run_playbook(settings: Settings, args: argparse.Namespace) -> runner.RunRes
         Path(name).unlink(missing_ok=True)
 
 
-def _seed(settings: Settings, created: set[str]) -> None:
-    """Call facteur.admin.seed(settings, created) if that module provides it (accounts in the DB)."""
+def _seed(settings: Settings, created: dict[str, Path]) -> None:
+    """Call facteur.admin.seed(settings, created) if that module provides it (accounts in the DB) and
+    print what it reports having created."""
     try:
         admin = importlib.import_module("facteur.admin")
     except ModuleNotFoundError as exc:
@@ -77,5 +113,9 @@ def _seed(settings: Settings, created: set[str]) -> None:
             raise
         return
     seed = getattr(admin, "seed", None)
-    if seed is not None:
-        seed(settings, created)
+    if seed is None:
+        return
+    done = seed(settings, list(created))
+    if isinstance(done, list):
+        for line in done:
+            print(f"created {line}")

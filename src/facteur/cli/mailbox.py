@@ -4,149 +4,147 @@ from __future__ import annotations
 
 import argparse
 
-from facteur.admin import cliutil, db, mailboxes, passwords, validate
+from facteur.admin import db, mailboxes, passwords
+from facteur.admin.cliutil import add_config_argument, load_settings, note, print_json, say, table
+from facteur.admin.validate import (
+    MIB,
+    format_size,
+    normalize_address,
+    normalize_domain,
+    normalize_name,
+    parse_size,
+)
 from facteur.errors import FacteurError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `mailbox` command."""
-    parser = subparsers.add_parser("mailbox", help="mailboxes", description="Manage mailboxes.")
-    sub = parser.add_subparsers(dest="mailbox_command", metavar="ACTION", required=True)
+    parser = subparsers.add_parser("mailbox", help="add, list, change or remove mailboxes")
+    commands = parser.add_subparsers(dest="mailbox_command", metavar="ACTION", required=True)
 
-    add = sub.add_parser(
-        "add",
-        help="create a mailbox",
-        description="Create mailbox ADDRESS. The password is read from standard input (one line, "
-        "at least 8 characters), never from the command line.",
-    )
-    add.add_argument("address", metavar="ADDRESS")
+    add = commands.add_parser("add", help="create a mailbox")
+    add.add_argument("address", help="like alice@example.org")
     _password_argument(add)
-    add.add_argument(
-        "--quota",
-        metavar="SIZE",
-        help="size limit such as 500M or 2G; 0 = unlimited (default: limits.default_quota_mb)",
-    )
-    add.add_argument("--name", default="", help="the owner's full name")
-    cliutil.add_config_argument(add)
-    add.set_defaults(handler=cmd_add)
+    add.add_argument("--quota", metavar="SIZE",
+                     help="500M, 2G, 0 = unlimited (default: limits.default_quota_mb)")
+    add.add_argument("--name", default="", help="full name, shown in PostfixAdmin")
+    add_config_argument(add)
+    add.set_defaults(handler=mailbox_add)
 
-    lst = sub.add_parser("list", help="list mailboxes")
-    lst.add_argument("domain", metavar="DOMAIN", nargs="?", help="only this domain's")
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
-    cliutil.add_config_argument(lst)
-    lst.set_defaults(handler=cmd_list)
+    show = commands.add_parser("list", help="list mailboxes (all, or of one domain)")
+    show.add_argument("domain", nargs="?", help="only this domain")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    add_config_argument(show)
+    show.set_defaults(handler=mailbox_list)
 
-    pw = sub.add_parser("passwd", help="change a mailbox's password (read from standard input)")
-    pw.add_argument("address", metavar="ADDRESS")
-    _password_argument(pw)
-    cliutil.add_config_argument(pw)
-    pw.set_defaults(handler=cmd_passwd)
+    passwd = commands.add_parser("passwd", help="set a new password")
+    passwd.add_argument("address")
+    _password_argument(passwd)
+    add_config_argument(passwd)
+    passwd.set_defaults(handler=mailbox_passwd)
 
-    quota = sub.add_parser("quota", help="change a mailbox's size limit")
-    quota.add_argument("address", metavar="ADDRESS")
-    quota.add_argument("size", metavar="SIZE", help="such as 500M or 2G; 0 = unlimited")
-    cliutil.add_config_argument(quota)
-    quota.set_defaults(handler=cmd_quota)
+    quota = commands.add_parser("quota", help="change the quota of a mailbox")
+    quota.add_argument("address")
+    quota.add_argument("size", metavar="SIZE", help="500M, 2G, 0 = unlimited")
+    add_config_argument(quota)
+    quota.set_defaults(handler=mailbox_quota)
 
-    rm = sub.add_parser(
-        "remove",
-        help="delete a mailbox",
-        description="Delete mailbox ADDRESS from the database. Its mail stays in /var/vmail/DOMAIN/NAME "
-        "unless --delete-mail is given.",
-    )
-    rm.add_argument("address", metavar="ADDRESS")
-    rm.add_argument("--delete-mail", action="store_true", help="also delete the stored mail")
-    cliutil.add_config_argument(rm)
-    rm.set_defaults(handler=cmd_remove)
+    remove = commands.add_parser("remove", help="remove a mailbox (its mail is kept unless --delete-mail)")
+    remove.add_argument("address")
+    remove.add_argument("--delete-mail", action="store_true",
+                        help="also delete its mail from /var/vmail (cannot be undone)")
+    add_config_argument(remove)
+    remove.set_defaults(handler=mailbox_remove)
 
 
 def _password_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password from standard input (required: passwords never go on the command line)",
+        required=True,
+        help="read the password from standard input (one line; asked twice on a terminal)",
     )
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if not args.password_stdin:
-        raise FacteurError(
-            "give the password on standard input with --password-stdin"
-            " (example: printf '%s\\n' \"$PASSWORD\" | facteur mailbox ... --password-stdin)"
-        )
-    return passwords.read_password()
-
-
-def cmd_add(args: argparse.Namespace) -> int:
-    address = validate.mailbox_address(args.address)
-    settings = cliutil.load_settings(args)
-    quota = validate.quota(args.quota) if args.quota is not None else cliutil.default_quota_bytes(settings)
-    password_hash = passwords.hash_password(_read_password(args))
+def mailbox_add(args: argparse.Namespace) -> int:
+    address = normalize_address(args.address)
+    name = normalize_name(args.name)
+    if args.quota is not None:
+        quota = parse_size(args.quota)
+    else:
+        quota = load_settings(args).limits.default_quota_mb * MIB
+    with db.transaction() as cur:  # refuse before asking for a password
+        mailboxes.check_can_add(cur, address)
+    password_hash = passwords.hash_password(passwords.read_password())
     with db.transaction() as cur:
-        mailboxes.add(cur, address, password_hash, quota_bytes=quota, name=args.name.strip())
-    print(f"mailbox {address} added (quota {validate.format_size(quota)})")
+        mailboxes.add_mailbox(cur, address, password_hash, name=name, quota_bytes=quota)
+    say(f"mailbox {address} created (quota {format_size(quota)})")
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    domain = validate.domain(args.domain) if args.domain else None
+def mailbox_list(args: argparse.Namespace) -> int:
+    domain = normalize_domain(args.domain) if args.domain else None
     with db.transaction() as cur:
-        rows = mailboxes.list_all(cur, domain)
+        rows = mailboxes.list_mailboxes(cur, domain)
     if args.json:
-        cliutil.print_json(
-            [
-                {
-                    "address": r["username"],
-                    "name": r["name"],
-                    "quota_bytes": int(r["quota"]),
-                    "active": bool(r["active"]),
-                    "created": r["created"],
-                }
-                for r in rows
-            ]
-        )
+        print_json([
+            {
+                "address": row["address"],
+                "name": row["name"],
+                "quota_bytes": int(row["quota"]),
+                "active": bool(row["active"]),
+                "created": row["created"],
+                "modified": row["modified"],
+            }
+            for row in rows
+        ])
         return 0
     if not rows:
-        print("no mailbox" + (f" in {domain}" if domain else ""))
+        say("no mailboxes" + (f" in {domain}" if domain else ""))
         return 0
-    cliutil.print_table(
-        [
-            [r["username"], validate.format_size(int(r["quota"])), "active" if r["active"] else "inactive", r["name"]]
-            for r in rows
-        ],
-        ["ADDRESS", "QUOTA", "STATUS", "NAME"],
-    )
+    say(table(
+        [(row["address"], format_size(int(row["quota"])), "yes" if row["active"] else "no", row["name"])
+         for row in rows],
+        ("ADDRESS", "QUOTA", "ACTIVE", "NAME"),
+    ))
     return 0
 
 
-def cmd_passwd(args: argparse.Namespace) -> int:
-    address = validate.address(args.address)
-    password_hash = passwords.hash_password(_read_password(args))
+def mailbox_passwd(args: argparse.Namespace) -> int:
+    address = normalize_address(args.address)
+    with db.transaction() as cur:  # fail on an unknown mailbox before asking for a password
+        mailboxes.require_mailbox(cur, address)
+    password_hash = passwords.hash_password(passwords.read_password())
     with db.transaction() as cur:
         mailboxes.set_password(cur, address, password_hash)
-    print(f"password of {address} changed")
+    say(f"password of {address} changed")
     return 0
 
 
-def cmd_quota(args: argparse.Namespace) -> int:
-    address = validate.address(args.address)
-    quota = validate.quota(args.size)
+def mailbox_quota(args: argparse.Namespace) -> int:
+    address = normalize_address(args.address)
+    quota = parse_size(args.size)
     with db.transaction() as cur:
         mailboxes.set_quota(cur, address, quota)
-    print(f"quota of {address} set to {validate.format_size(quota)}")
+    say(f"quota of {address} set to {format_size(quota)}")
     return 0
 
 
-def cmd_remove(args: argparse.Namespace) -> int:
-    address = validate.address(args.address)
+def mailbox_remove(args: argparse.Namespace) -> int:
+    address = normalize_address(args.address)
     with db.transaction() as cur:
-        mailboxes.remove(cur, address)
+        still_named = mailboxes.remove_mailbox(cur, address)
+    say(f"mailbox {address} removed")
+    home = mailboxes.home_of(address)
     if args.delete_mail:
-        path = mailboxes.home(address)
-        if mailboxes.delete_maildir(address):
-            print(f"mailbox {address} removed, and its mail ({path})")
-        else:
-            print(f"mailbox {address} removed (it had no mail directory)")
-    else:
-        print(f"mailbox {address} removed; its mail stays in {mailboxes.home(address)}")
+        try:
+            if mailboxes.delete_maildir(address):
+                say(f"its mail in {home} was deleted")
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise FacteurError(f"mailbox removed, but {home} could not be deleted: {reason}") from None
+    elif home.exists():
+        note(f"its mail is kept in {home} (delete it with: rm -r {home})")
+    for alias in still_named:
+        note(f"{alias} still lists {address}: facteur list remove-member {alias} {address}")
     return 0

@@ -65,13 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     FacteurError becomes one `facteur: error: MESSAGE` line and its exit code; any other exception
     one line plus a hint about --debug (exit 1); Ctrl-C exits 130.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # --debug must work even when building the parser fails (a broken command module).
-    debug = "--debug" in argv
+    argv, debug = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        debug = args.debug
+        args.debug = debug
         handler = getattr(args, "handler", None)
         if handler is None:
             parser.print_help(sys.stderr)
@@ -96,6 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _take_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """Return `argv` without --debug, and whether it was there.
+
+    --debug is global: accepted anywhere before `--` (`facteur install --debug` too), and known even
+    if building the parser fails (a broken command module).
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = [arg for arg in argv[:end] if arg != "--debug"]
+    return head + argv[end:], len(head) != end
 
 
 def _one_line(text: str) -> str:

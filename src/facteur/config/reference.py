@@ -33,7 +33,8 @@ def render_reference() -> str:
         parts.append(f"{key.description}\n")
         rows = [("type", key.type_name)]
         if key.section is None:
-            rows.append(("default", f"`{yaml_value(key.default)}`" if key.default is not None else "computed"))
+            default = f"`{yaml_value(key.default)}`" if key.default is not None else "computed"
+            rows.append(("default", default))
         if key.constraints:
             rows.append(("allowed", key.constraints))
         if key.example is not None:

@@ -286,5 +286,7 @@ class Settings(_Model):
         if self.admin_email is None:
             self.admin_email = f"postmaster@{self.domains[0]}"
         elif self.admin_email.rpartition("@")[2] not in hosted:
-            raise ValueError(f"admin_email {self.admin_email} is not in a hosted domain ({', '.join(self.domains)})")
+            raise ValueError(
+                f"admin_email {self.admin_email} is not in a hosted domain ({', '.join(self.domains)})"
+            )
         return self

@@ -1,0 +1,96 @@
+"""The Settings -> role variables mapping."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from facteur import roles_vars
+from facteur.config.schema import Settings
+
+MIB = 1024 * 1024
+
+# The table in docs/development.md.
+DOCUMENTED = {
+    "facteur__hostname", "facteur__domains", "facteur__alias_domains", "facteur__admin_email",
+    "facteur__locale", "facteur__secrets_dir", "tls__mode", "tls__cert_file", "tls__key_file",
+    "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
+    "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes",
+}
+
+
+def test_exactly_the_documented_variables(tmp_path):
+    variables = roles_vars.build(Settings(), tmp_path)
+    assert set(variables) == DOCUMENTED
+    assert variables["facteur__secrets_dir"] == str(tmp_path)
+
+
+def test_defaults(monkeypatch):
+    monkeypatch.delenv("FACTEUR_SECRETS_DIR", raising=False)
+    variables = roles_vars.build(Settings())
+    assert variables["facteur__secrets_dir"] == "/etc/facteur/secrets"
+    assert variables["postfix__max_recipients"] == 50
+    assert variables["postfixadmin__alias_goto_limit"] == 20
+    assert variables["dovecot__default_quota_bytes"] == 0
+    assert variables["tls__cert_file"] == "/etc/facteur/tls/server.crt"
+    assert variables["tls__key_file"] == "/etc/facteur/tls/server.key"
+
+
+def test_encoded_size_matches_real_mime_base64():
+    data = os.urandom(100_003)
+    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")  # 76-character lines, CRLF
+    assert roles_vars.encoded_size(len(data)) == len(encoded)
+
+
+def test_message_size_fits_the_largest_attachment():
+    limit = roles_vars.build(Settings())["postfix__message_size_limit"]
+    # A 50 MiB attachment after base64 and line breaks, plus 1 MiB of headers and text, fits.
+    assert limit >= 50 * MIB * 4 / 3 * 78 / 76 + MIB
+    # A 60 MiB attachment does not.
+    assert limit < 60 * MIB * 4 / 3 * 78 / 76
+
+
+def test_message_size_follows_the_setting():
+    small = Settings.model_validate({"limits": {"max_attachment_mb": 10}})
+    limit = roles_vars.build(small)["postfix__message_size_limit"]
+    assert roles_vars.encoded_size(10 * MIB) + MIB == limit
+    assert limit < roles_vars.encoded_size(11 * MIB)
+
+
+def test_quota_in_bytes():
+    settings = Settings.model_validate({"limits": {"default_quota_mb": 2048}})
+    assert roles_vars.build(settings)["dovecot__default_quota_bytes"] == 2048 * MIB
+
+
+def test_tls_names_order_and_duplicates():
+    settings = Settings.model_validate(
+        {"hostname": "autoconfig.b.org", "domains": ["a.org", "b.org"]}
+    )
+    assert roles_vars.build(settings)["tls__names"] == [
+        "autoconfig.b.org",
+        "autoconfig.a.org", "autodiscover.a.org", "mta-sts.a.org",
+        "autodiscover.b.org", "mta-sts.b.org",
+    ]
+
+
+def test_tls_files_mode_passes_the_paths():
+    settings = Settings.model_validate(
+        {"tls": {"mode": "files", "cert_file": "/etc/ssl/c.pem", "key_file": "/etc/ssl/k.pem"}}
+    )
+    variables = roles_vars.build(settings)
+    assert (variables["tls__mode"], variables["tls__cert_file"], variables["tls__key_file"]) == (
+        "files", "/etc/ssl/c.pem", "/etc/ssl/k.pem")
+
+
+def test_alias_domains_and_limits():
+    settings = Settings.model_validate({
+        "domains": ["a.org"],
+        "alias_domains": [{"alias": "b.org", "target": "a.org"}],
+        "limits": {"max_list_members": 7, "max_recipients": 30},
+        "network": {"mynetworks": ["127.0.0.0/8"]},
+    })
+    variables = roles_vars.build(settings)
+    assert variables["facteur__alias_domains"] == [{"alias": "b.org", "target": "a.org"}]
+    assert variables["postfixadmin__alias_goto_limit"] == 7
+    assert variables["postfix__max_recipients"] == 30
+    assert variables["postfix__mynetworks"] == ["127.0.0.0/8"]
