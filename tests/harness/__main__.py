@@ -91,6 +91,11 @@ def cmd_list(args) -> int:
 
 def cmd_stop(args) -> int:
     c = _container(args.container)
+    c.keep = False
+    if c.attach():
+        c.stop()  # orderly poweroff, then mounts, namespaces and files go
+        log.info(f"{c.name}: stopped")
+        return 0
     for line in cleanup.remove_container(c.name):
         log.info(line)
     return 0

@@ -21,8 +21,14 @@ from .mounts import mounts_under, umount_tree
 
 
 def _kill_container_processes(nspawn_pid: int) -> None:
+    """Power a leftover container off (SIGKILL of its PID 1 after 15 s), then make sure nspawn is gone."""
     pid1 = procs.container_init(nspawn_pid)
-    if pid1 is not None:
+    if pid1 is not None and procs.cmdline(pid1)[:1] and "systemd" in procs.cmdline(pid1)[0]:
+        os.kill(pid1, signal.SIGRTMIN + 4)  # systemd: orderly poweroff
+        deadline = time.monotonic() + 15
+        while procs.alive(nspawn_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    if pid1 is not None and procs.alive(pid1):
         os.kill(pid1, signal.SIGKILL)  # takes the whole PID namespace with it
     deadline = time.monotonic() + 15
     while procs.alive(nspawn_pid) and time.monotonic() < deadline:

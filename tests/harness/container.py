@@ -140,6 +140,15 @@ class Container:
             self._teardown()
             raise
 
+    def attach(self) -> bool:
+        """Attach to a kept container of this name if it is alive (never boots one); True if attached."""
+        self._acquire_lock()
+        if self._attach():
+            _register(self)
+            return True
+        self._release_lock()
+        return False
+
     def stop(self) -> None:
         """Power the container off and remove its mounts, namespaces and files.
 

@@ -12,7 +12,7 @@ from typing import Any
 from facteur import secrets
 from facteur.admin import db, passwords
 from facteur.admin.alias_domains import add_alias_domain
-from facteur.admin.domains import add_domain
+from facteur.admin.domains import add_domain, reload_postfix
 from facteur.admin.mailboxes import add_mailbox, get_mailbox
 from facteur.admin.validate import MIB
 
@@ -87,4 +87,6 @@ def seed(
             quota = settings.limits.default_quota_mb * MIB
             add_mailbox(cur, admin_email, admin_hash(), name="Postmaster", quota_bytes=quota)
             done.append(f"mailbox {admin_email}")
+    if any(line.startswith(("domain ", "alias domain ")) for line in done):
+        reload_postfix()
     return done
