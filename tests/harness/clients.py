@@ -16,11 +16,18 @@ import socket
 
 
 class SMTP(smtplib.SMTP):
-    """smtplib.SMTP to `ip`; STARTTLS checks the certificate against `host`."""
+    """smtplib.SMTP to `ip`; STARTTLS checks the certificate against `host`.
 
-    def __init__(self, host: str, port: int = 25, *, ip: str, **kwargs):
+    starttls() without a context uses `tls_context` (given at creation).
+    """
+
+    def __init__(self, host: str, port: int = 25, *, ip: str, tls_context=None, **kwargs):
         self._ip = ip
+        self._tls_context = tls_context
         super().__init__(host, port, **kwargs)
+
+    def starttls(self, *args, context=None, **kwargs):
+        return super().starttls(*args, context=context or self._tls_context, **kwargs)
 
     def _get_socket(self, host, port, timeout):
         return socket.create_connection((self._ip, port), timeout, self.source_address)

@@ -79,26 +79,34 @@ class Stack:
 
     # ------------------------------------------------------------- from outside
 
-    def ssl_context(self) -> ssl.SSLContext:
-        """A client context that trusts only the machine's CA and checks hostnames."""
-        return ssl.create_default_context(cafile=self.ca_file)
+    def ssl_context(self, check_hostname: bool = False) -> ssl.SSLContext:
+        """A client context that trusts only the machine's CA (the chain is always verified).
+
+        Tests connect by IP address, so the name is not checked unless `check_hostname` (then
+        pass server_hostname=stack.hostname, or use smtp()/smtp_ssl()/imap(), which do).
+        """
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.check_hostname = check_hostname
+        return context
 
     def smtp(self, port: int = 587, **kwargs) -> clients.SMTP:
-        """smtplib client to the machine; starttls(context=stack.ssl_context()) verifies the hostname."""
+        """smtplib client to the machine (not yet TLS); starttls() then checks the certificate and name."""
         kwargs.setdefault("timeout", 30)
         kwargs.setdefault("local_hostname", "client.test")
+        kwargs.setdefault("tls_context", self.ssl_context(check_hostname=True))
         return clients.SMTP(self.hostname, port, ip=self.ip, **kwargs)
 
     def smtp_ssl(self, port: int = 465, **kwargs) -> clients.SMTP_SSL:
         kwargs.setdefault("timeout", 30)
         kwargs.setdefault("local_hostname", "client.test")
-        kwargs.setdefault("context", self.ssl_context())
+        kwargs.setdefault("context", self.ssl_context(check_hostname=True))
         return clients.SMTP_SSL(self.hostname, port, ip=self.ip, **kwargs)
 
     def imap(self, user: str | None = None, password: str | None = None, port: int = 993
              ) -> clients.IMAP4_SSL:
         """IMAPS client (certificate verified), logged in if `user` is given."""
-        imap = clients.IMAP4_SSL(self.hostname, port, ip=self.ip, ssl_context=self.ssl_context())
+        imap = clients.IMAP4_SSL(self.hostname, port, ip=self.ip,
+                                 ssl_context=self.ssl_context(check_hostname=True))
         if user is not None:
             imap.login(user, password or "")
         return imap
