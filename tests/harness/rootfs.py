@@ -119,10 +119,17 @@ def _neutralize(root: Path) -> None:
 
 
 def _remove_stale(base: Path) -> None:
-    """Remove half-built trees and old trees no overlay mount uses any more (caller holds the lock)."""
+    """Remove half-built trees, and replaced trees once no overlay uses this release's base.
+
+    An overlay mounted before a rebuild still shows `lowerdir=<base>/rootfs` in mountinfo although
+    it uses the renamed old tree, so old trees wait until no overlay names either path.
+    """
+    current = base / "rootfs"
     for path in base.iterdir():
-        if path.name.startswith(("rootfs.tmp-", "rootfs.old-")) and path.is_dir():
-            if not _used_as_lower(path):
+        if path.name.startswith("rootfs.tmp-") and path.is_dir():
+            _remove_tree(path)
+        elif path.name.startswith("rootfs.old-") and path.is_dir():
+            if not _used_as_lower(path) and not _used_as_lower(current):
                 _remove_tree(path)
 
 
@@ -131,7 +138,7 @@ def _used_as_lower(path: Path) -> bool:
         text = Path("/proc/self/mountinfo").read_text()
     except OSError:
         return True
-    return f"lowerdir={path}" in text or f":{path}" in text
+    return any(f"{key}{path}" in text for key in ("lowerdir=", ":"))
 
 
 def _remove_tree(path: Path) -> None:

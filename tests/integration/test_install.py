@@ -32,7 +32,8 @@ def test_second_install_changes_nothing(stack):
 def test_bad_config_is_one_line_and_changes_nothing(stack, content, path_fragment):
     stack.exec(["tee", "/tmp/facteur-bad.yml"], input=content)
     before = fingerprint(stack)
-    result = stack.exec(["/usr/local/sbin/facteur", "install", "--config", "/tmp/facteur-bad.yml"], check=False)
+    result = stack.exec(["/usr/local/sbin/facteur", "install", "--config", "/tmp/facteur-bad.yml"],
+                        check=False)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr

@@ -40,6 +40,7 @@ def test_imap_993(stack, delivered):
     imap = imaplib.IMAP4_SSL(stack.ip, 993, ssl_context=stack.ssl_context(), timeout=20)
     try:
         imap.login(USER, PASSWORD)
+        imap.select("INBOX", readonly=True)
         typ, data = imap.search(None, "HEADER", "Message-ID", delivered)
         assert typ == "OK" and data[0].split()
     finally:

@@ -2,7 +2,6 @@
 import base64
 import imaplib
 import socket
-import ssl
 import uuid
 
 import pytest
