@@ -280,6 +280,11 @@ class Container:
             "/etc/resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
             "/etc/machine-id": uuid.uuid4().hex + "\n",
         }
+        if not self.init:
+            # Like the host of these machines: package scripts may not start services, so the
+            # install itself must start everything through Debian's init scripts.
+            files["/usr/sbin/policy-rc.d"] = (
+                "#!/bin/sh\n# facteur test harness: no service starts from packages\nexit 101\n")
         for path, content in files.items():
             target = self.merged / path.lstrip("/")
             if target.is_symlink():
@@ -287,6 +292,8 @@ class Container:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
         (self.merged / "etc/machine-id").chmod(0o444)
+        if not self.init:
+            (self.merged / "usr/sbin/policy-rc.d").chmod(0o755)
 
     def _boot(self, wheels: Path) -> None:
         argv = [

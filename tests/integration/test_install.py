@@ -56,3 +56,19 @@ def test_install_log_holds_no_secret(stack):
     assert logs, "install logs are written"
     for secret in secrets:
         assert secret not in logs
+
+
+def test_check_mode_reports_no_change_on_an_installed_stack(stack):
+    before = fingerprint(stack)
+    result = stack.exec(["/usr/local/sbin/facteur", "install", "--check", "--diff"],
+                        check=False, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"changed=(\d+)", result.stdout)
+    assert match and match.group(1) == "0", result.stdout[-2000:]
+    assert fingerprint(stack)[0] == before[0]
+
+
+def test_install_log_has_the_full_ansible_output(stack):
+    logs = stack.exec(["sh", "-c", "cat /var/log/facteur/install-*.log"]).stdout
+    assert "PLAY RECAP" in logs
+    assert "TASK [postfix : Write main.cf]" in logs
