@@ -83,3 +83,15 @@ def test_list_created_over_the_cap_is_refused(stack, members):
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert stack.facteur("list", "show", f"toobig@{DOMAIN}").returncode != 0
+
+
+def test_recipients_beyond_the_limit_are_deferred(stack, members):
+    """limits.max_recipients (50 by default) caps one submitted message; the excess gets a 4xx."""
+    sender = members[0]
+    with smtp_client(stack, 587) as smtp:
+        smtp.login(sender, PASSWORD)
+        assert smtp.mail(sender)[0] == 250
+        codes = [smtp.rcpt(f"member{i % 21 + 1:02d}+r{i}@{DOMAIN}")[0] for i in range(51)]
+        smtp.rset()
+    assert codes[:50] == [250] * 50
+    assert codes[50] == 452
