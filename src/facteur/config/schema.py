@@ -13,26 +13,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+from facteur.admin import validate as admin_validate
+from facteur.errors import FacteurError
+
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
 
 
 def normalize_domain(value: str) -> str:
-    """Given a DNS name, return it lower-cased without a trailing dot; raise ValueError if invalid.
+    """Given a DNS name, return it normalised as the day-2 commands store it; raise ValueError if invalid.
 
-    A valid name has at least two labels of letters, digits and inner hyphens (1-63 characters each)
-    and is at most 253 characters long. Internationalised names must be given in their xn-- form.
+    One rule for the config file and the CLI: facteur.admin.validate.normalize_domain.
     """
     if not isinstance(value, str):
         raise ValueError("must be a domain name (text)")
-    name = value.strip().lower().removesuffix(".")
-    labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise ValueError(f"{value!r} is not a valid domain name (like example.org)")
-    if labels[-1].isdigit():
-        raise ValueError(f"{value!r} is not a valid domain name (the last label is a number)")
-    return name
+    try:
+        return admin_validate.normalize_domain(value)
+    except FacteurError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class _Model(BaseModel):
