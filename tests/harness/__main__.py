@@ -26,9 +26,9 @@ from .container import Container
 
 
 def _container(spec: str) -> Container:
-    name = spec if spec.startswith(layout.NETNS_PREFIX) else layout.NETNS_PREFIX + spec
-    init = not name.endswith("-noinit")
-    release = layout.label(name).removesuffix("-noinit")
+    label = spec.removeprefix(layout.NETNS_PREFIX).removesuffix(layout.INSTANCE_SUFFIX or "\0")
+    init = not label.endswith("-noinit")
+    release = label.removesuffix("-noinit")
     return Container(release, init=init, keep=True, reuse=True)
 
 

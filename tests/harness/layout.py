@@ -85,9 +85,17 @@ class Slot:
         return f"fcts-{self.number}"
 
 
+#: FACTEUR_TEST_INSTANCE=1..9 gives a test session its own set of machines (`fct-trixie-i1`, ...)
+#: on their own subnets, so that several sessions (developers, helpers) can run side by side.
+INSTANCE = os.environ.get("FACTEUR_TEST_INSTANCE", "").strip()
+if INSTANCE and not (len(INSTANCE) == 1 and INSTANCE in "123456789"):
+    raise ValueError(f"FACTEUR_TEST_INSTANCE must be one digit 1..9, not {INSTANCE!r}")
+INSTANCE_SUFFIX = f"-i{INSTANCE}" if INSTANCE else ""
+
+
 def container_name(release: str, init: bool = True) -> str:
     """Given a release and whether it boots an init system, return the container's name."""
-    return f"{NETNS_PREFIX}{release}" + ("" if init else "-noinit")
+    return f"{NETNS_PREFIX}{release}" + ("" if init else "-noinit") + INSTANCE_SUFFIX
 
 
 def label(name: str) -> str:
@@ -96,7 +104,11 @@ def label(name: str) -> str:
 
 
 def slot_for(name: str) -> Slot:
-    """Return the fixed slot of a known container name, or a stable hashed one in 20..49."""
+    """Return the fixed slot of a known container name (shifted by 100 + 10 x instance for an
+    instance's machines), or a stable hashed one in 20..49."""
+    base, sep, instance = name.rpartition("-i")
+    if sep and instance.isdigit() and base in FIXED_SLOTS:
+        return Slot(FIXED_SLOTS[base] + 100 + 10 * int(instance))
     if name in FIXED_SLOTS:
         return Slot(FIXED_SLOTS[name])
     return Slot(20 + zlib.crc32(name.encode()) % 30)
