@@ -39,6 +39,17 @@ def message_size_limit(max_attachment_mb: int) -> int:
     return encoded_size(max_attachment_mb * MIB) + MESSAGE_OVERHEAD_BYTES
 
 
+def web_max_upload_mb(max_attachment_mb: int) -> int:
+    """Given the largest attachment in MiB, return the web request body limit in MiB (nginx
+    client_max_body_size, PHP upload_max_filesize and post_max_size).
+
+    Sized like Postfix's message_size_limit (base64 plus 1 MiB of headers), rounded up to whole MiB:
+    an attachment of that size uploads with room to spare, and the webmail refuses larger ones
+    itself with a clear message instead of the web server cutting the request.
+    """
+    return math.ceil(message_size_limit(max_attachment_mb) / MIB)
+
+
 def tls_names(settings: Settings) -> list[str]:
     """Return the certificate names: the hostname first, then autoconfig./autodiscover./mta-sts. of
     each hosted domain, without duplicates, in a stable order."""
@@ -69,4 +80,5 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "postfix__mynetworks": list(settings.network.mynetworks),
         "postfixadmin__alias_goto_limit": settings.limits.max_list_members,
         "dovecot__default_quota_bytes": settings.limits.default_quota_mb * MIB,
+        "web__max_upload_mb": web_max_upload_mb(settings.limits.max_attachment_mb),
     }

@@ -23,6 +23,8 @@ SECRET_NAMES: tuple[str, ...] = (
     "mariadb-postfix",
     "mariadb-dovecot",
     "mariadb-facteur",
+    "mariadb-roundcube",
+    "roundcube-des-key",
 )
 
 _ALPHABET = string.ascii_letters + string.digits

@@ -15,7 +15,7 @@ DOCUMENTED = {
     "facteur__hostname", "facteur__domains", "facteur__alias_domains", "facteur__admin_email",
     "facteur__locale", "facteur__secrets_dir", "tls__mode", "tls__cert_file", "tls__key_file",
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
-    "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes",
+    "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
 }
 
 
@@ -94,3 +94,12 @@ def test_alias_domains_and_limits():
     assert variables["postfixadmin__alias_goto_limit"] == 7
     assert variables["postfix__max_recipients"] == 30
     assert variables["postfix__mynetworks"] == ["127.0.0.0/8"]
+
+
+def test_web_upload_limit_covers_the_encoded_attachment():
+    variables = roles_vars.build(Settings())
+    # 50 MiB by default: the web limit (MiB) holds the whole encoded message Postfix accepts.
+    assert variables["web__max_upload_mb"] == 70
+    assert variables["web__max_upload_mb"] * MIB >= variables["postfix__message_size_limit"]
+    small = Settings.model_validate({"limits": {"max_attachment_mb": 10}})
+    assert roles_vars.build(small)["web__max_upload_mb"] == 15

@@ -50,10 +50,10 @@ def role_context(role: Path, release_file: str, service_mgr: str, extra: dict) -
 
 
 def render_role(role_name: str, template_set: str, service_mgr: str = "systemd",
-                settings: Settings | None = None) -> dict[str, str]:
+                settings: Settings | None = None, overrides: dict | None = None) -> dict[str, str]:
     """Return {template path relative to templates/: rendered text} for one role."""
     role = ROLES / role_name
-    extra = roles_vars.build(settings or Settings(), "/etc/facteur/secrets")
+    extra = {**roles_vars.build(settings or Settings(), "/etc/facteur/secrets"), **(overrides or {})}
     context = role_context(role, RELEASES[template_set], service_mgr, extra)
     env = environment()
     rendered = {}
@@ -61,14 +61,17 @@ def render_role(role_name: str, template_set: str, service_mgr: str = "systemd",
         relative = str(template.relative_to(role / "templates"))
         if role_name == "dovecot" and f"/{context['dovecot__template_set']}/" not in relative:
             continue
-        items = [{}]
-        if "{{ item" in template.read_text():
+        source = template.read_text()
+        items: list[tuple[str, dict]] = [(relative, {})]
+        if "{{ item" in source:
             maps = context.get("postfix__sql_maps", {})
-            items = [{"item": {"key": key, "value": value}} for key, value in maps.items()]
-        for item in items:
-            text = env.from_string(template.read_text()).render({**context, **item})
-            key = relative if not item else f"{relative}:{item['item']['key']}"
-            rendered[key] = text
+            items = [(f"{relative}:{key}", {"item": {"key": key, "value": value}})
+                     for key, value in maps.items()]
+        elif "{{ pool." in source:  # the nginx role's PHP-FPM pools (loop_var: pool)
+            pools = [*context["nginx__php_pools"], context["nginx__roundcube_pool"]]
+            items = [(f"{relative}:{pool['name']}", {"pool": pool}) for pool in pools]
+        for key, item in items:
+            rendered[key] = env.from_string(source).render({**context, **item})
     return rendered
 
 
@@ -144,3 +147,60 @@ def test_tls_request_lists_every_name():
     assert "CN = mail.example.test" in cnf
     for index, name in enumerate(roles_vars.build(Settings())["tls__names"], start=1):
         assert f"DNS.{index} = {name}" in cnf
+
+
+@pytest.mark.parametrize("template_set", sorted(RELEASES))
+def test_nginx_site_https_only_with_upload_limit(template_set):
+    rendered = render_role("nginx", template_set)
+    site = rendered["etc/nginx/sites-available/facteur.conf.j2"]
+    upload_mb = roles_vars.build(Settings())["web__max_upload_mb"]
+    assert f"client_max_body_size {upload_mb}m;" in site
+    assert "return 301 https://mail.example.test$request_uri;" in site
+    assert "location ^~ /.well-known/acme-challenge/" in site
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in site
+    assert "ssl_certificate /etc/facteur/tls/server.crt;" in site
+    assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in site
+    assert "fastcgi_pass unix:/run/php/postfixadmin.sock;" in site
+    # nginx 1.22 (Debian 12) only knows `listen ... http2`; 1.26 (Debian 13) wants `http2 on;`.
+    assert ("http2 on;" in site) == (template_set == "2.4")
+
+
+@pytest.mark.parametrize("template_set", sorted(RELEASES))
+def test_php_fpm_pool_own_user_and_limits(template_set):
+    rendered = render_role("nginx", template_set)
+    pool = rendered["etc/php/fpm/pool.d/pool.conf.j2:postfixadmin"]
+    upload_mb = roles_vars.build(Settings())["web__max_upload_mb"]
+    assert "\nuser = postfixadmin\ngroup = postfixadmin\n" in pool
+    assert "listen = /run/php/postfixadmin.sock" in pool
+    assert "listen.owner = www-data" in pool
+    assert f"php_admin_value[upload_max_filesize] = {upload_mb}M" in pool
+    assert f"php_admin_value[post_max_size] = {upload_mb}M" in pool
+
+
+@pytest.mark.parametrize("roundcube", [False, True])
+def test_nginx_site_root_is_roundcube_or_redirects(roundcube):
+    site = render_role("nginx", "2.4", overrides={"nginx__roundcube": roundcube})[
+        "etc/nginx/sites-available/facteur.conf.j2"]
+    assert ("fastcgi_pass unix:/run/php/roundcube.sock;" in site) == roundcube
+    assert ("return 302 /postfixadmin/;" in site) != roundcube
+
+
+def test_roundcube_talks_tls_to_the_local_services():
+    rendered = render_role("roundcube", "2.4")
+    config = rendered["etc/roundcube/config.inc.php.j2"]
+    assert "$config['imap_host'] = 'ssl://127.0.0.1:993';" in config
+    assert "$config['smtp_host'] = 'tls://127.0.0.1:587';" in config
+    assert "'peer_name' => 'mail.example.test'," in config
+    assert "'cafile' => '/etc/facteur/tls/ca.crt'," in config
+    assert "@unix(/run/mysqld/mysqld.sock)/roundcube'" in config
+    assert "$config['language'] = 'en_US';" in config
+    assert "'managesieve'" in config and "'zipdownload'" in config
+
+
+def test_roundcube_follows_locale_and_tls_mode():
+    settings = Settings.model_validate({
+        "locale": "fr",
+        "tls": {"mode": "files", "cert_file": "/etc/ssl/c.pem", "key_file": "/etc/ssl/k.pem"}})
+    config = render_role("roundcube", "2.4", settings=settings)["etc/roundcube/config.inc.php.j2"]
+    assert "$config['language'] = 'fr_FR';" in config
+    assert "cafile" not in config  # a certificate from a public CA: the system's trust store
