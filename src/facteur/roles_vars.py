@@ -81,4 +81,6 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "postfixadmin__alias_goto_limit": settings.limits.max_list_members,
         "dovecot__default_quota_bytes": settings.limits.default_quota_mb * MIB,
         "web__max_upload_mb": web_max_upload_mb(settings.limits.max_attachment_mb),
+        "backup__schedule": settings.backup.schedule,
+        "backup__time": settings.backup.time,
     }

@@ -25,6 +25,7 @@ SECRET_NAMES: tuple[str, ...] = (
     "mariadb-facteur",
     "mariadb-roundcube",
     "roundcube-des-key",
+    "backup-password",
 )
 
 _ALPHABET = string.ascii_letters + string.digits

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from facteur.checks import ERROR, OK, WARNING, CheckResult
+from facteur.checks.backup import check_backup
 
 SERVICES = ("postfix", "dovecot", "mariadb")
 QUEUE_WARNING = 100
@@ -216,4 +217,5 @@ def status_checks(runner: Runner = run) -> list[CheckResult]:
     results.extend(check_disk(path) for path in DISK_PATHS)
     results.append(check_certificate(CERT_FILE, runner))
     results.append(check_ports(systemd=systemd))
+    results.append(check_backup())
     return results

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lists",
     "status",
     "check",
+    "backup",
 )
 
 

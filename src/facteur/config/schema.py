@@ -179,6 +179,72 @@ def _postfix_network(value: str) -> str:
     return str(network)
 
 
+class BackupSettings(_Model):
+    """Snapshots of the databases, the mail and /etc/facteur in an encrypted restic repository."""
+
+    schedule: bool = Field(
+        True,
+        description="Take a snapshot every day at `time` (systemd timer, or cron without systemd).",
+        examples=[False],
+    )
+    time: str = Field(
+        "03:30",
+        description="Time of day (HH:MM, server time) of the daily snapshot.",
+        examples=["01:15"],
+    )
+    repository: str = Field(
+        "/var/backups/facteur/restic",
+        description=(
+            "restic repository: a local path (better on another disk), or `sftp:user@host:/path`, "
+            "`s3:https://host/bucket/path`, `rest:https://host/path`. Its password is the secret "
+            "`backup-password`: keep a copy off the machine."
+        ),
+        examples=["sftp:backup@backup.example.org:/srv/restic/mail"],
+    )
+    environment_file: str | None = Field(
+        None,
+        description=(
+            "File of KEY=VALUE lines given to restic, for remote repositories' credentials "
+            "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...). Keep it mode 0600."
+        ),
+        examples=["/etc/facteur/backup.env"],
+    )
+    keep_daily: int = Field(7, ge=1, le=366, description="Daily snapshots kept.", examples=[14])
+    keep_weekly: int = Field(4, ge=0, le=520, description="Weekly snapshots kept.", examples=[8])
+    keep_monthly: int = Field(6, ge=0, le=600, description="Monthly snapshots kept.", examples=[12])
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not a time of day like 03:30")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        text = value.strip()
+        if not text.startswith(("/", "local:/", "sftp:", "s3:", "rest:", "b2:", "azure:", "gs:", "swift:",
+                                "rclone:")):
+            raise ValueError(f"{value!r} is neither an absolute path nor a restic repository URL")
+        return text
+
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw]?)")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(value: str | int) -> int:
+    """Given a duration (`90`, `60s`, `10m`, `1h`, `2d`, `1w`), return it in seconds.
+
+    Raise ValueError if it is not one (or is zero)."""
+    match = _DURATION.fullmatch(str(value).strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{value!r} is not a duration (like 60s, 10m, 1h or 1d)")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
 class Settings(_Model):
     """facteur's configuration: /etc/facteur/facteur.yml."""
 
@@ -236,6 +302,11 @@ class Settings(_Model):
         default_factory=NetworkSettings,
         description="Network trust.",
         examples=[{"mynetworks": ["127.0.0.0/8", "[::1]/128"]}],
+    )
+    backup: BackupSettings = Field(
+        default_factory=BackupSettings,
+        description="Backups (restic): schedule, repository, retention.",
+        examples=[{"repository": "/srv/backup/restic", "time": "02:00"}],
     )
 
     @field_validator("hostname")
