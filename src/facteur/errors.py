@@ -22,3 +22,9 @@ class ConfigError(FacteurError):
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message, exit_code)
+
+
+def last_line(text: str | None) -> str:
+    """Return the last non-blank line of a command's output (its error, usually), or "no output"."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

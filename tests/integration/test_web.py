@@ -66,26 +66,26 @@ class Browser:
             conn.close()
 
 
-def test_http_redirects_to_https(stack):
+def _plain_http_get(stack, path: str) -> http.client.HTTPResponse:
+    """GET `path` over plain HTTP (port 80) with the machine's hostname; return the read response."""
     conn = http.client.HTTPConnection(stack.ip, 80, timeout=30)
     try:
-        conn.request("GET", "/postfixadmin/login.php", headers={"Host": stack.hostname})
+        conn.request("GET", path, headers={"Host": stack.hostname})
         response = conn.getresponse()
         response.read()
+        return response
     finally:
         conn.close()
+
+
+def test_http_redirects_to_https(stack):
+    response = _plain_http_get(stack, "/postfixadmin/login.php")
     assert response.status == 301
     assert response.headers["Location"] == f"https://{stack.hostname}/postfixadmin/login.php"
 
 
 def test_acme_challenge_path_stays_on_http(stack):
-    conn = http.client.HTTPConnection(stack.ip, 80, timeout=30)
-    try:
-        conn.request("GET", "/.well-known/acme-challenge/missing", headers={"Host": stack.hostname})
-        response = conn.getresponse()
-        response.read()
-    finally:
-        conn.close()
+    response = _plain_http_get(stack, "/.well-known/acme-challenge/missing")
     assert response.status == 404  # served (nothing there yet), not redirected
 
 

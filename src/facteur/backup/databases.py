@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from facteur.errors import FacteurError
+from facteur.errors import FacteurError, last_line
 
 SYSTEM_DATABASES = frozenset({"information_schema", "mysql", "performance_schema", "sys"})
 DUMP_SUFFIX = ".sql"
@@ -32,8 +32,7 @@ def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
     except FileNotFoundError:
         raise FacteurError(f"{argv[0]} is not installed (run `facteur install`)") from None
     if cp.returncode != 0:
-        last = (cp.stderr or cp.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise FacteurError(f"{Path(argv[0]).name} failed: {last[0]}")
+        raise FacteurError(f"{Path(argv[0]).name} failed: {last_line(cp.stderr or cp.stdout)}")
     return cp
 
 
@@ -60,8 +59,7 @@ def dump_all(directory: Path) -> list[Path]:
             except FileNotFoundError:
                 raise FacteurError(f"{argv[0]} is not installed (run `facteur install`)") from None
         if cp.returncode != 0:
-            last = cp.stderr.strip().splitlines()[-1:] or ["no output"]
-            raise FacteurError(f"dumping database {name} failed: {last[0]}")
+            raise FacteurError(f"dumping database {name} failed: {last_line(cp.stderr)}")
         files.append(target)
     return files
 

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from facteur.errors import FacteurError
+from facteur.errors import FacteurError, last_line
 
 # Every snapshot facteur makes carries this tag; `list` and `--latest` only look at these.
 TAG = "facteur"
@@ -62,7 +62,7 @@ class Repository:
         except subprocess.TimeoutExpired:
             raise FacteurError(f"restic {args[0]} did not finish within {timeout:.0f}s") from None
         if cp.returncode != 0:
-            raise FacteurError(f"restic {args[0]} failed: {_last_line(cp.stderr or cp.stdout)}")
+            raise FacteurError(f"restic {args[0]} failed: {last_line(cp.stderr or cp.stdout)}")
         return cp
 
     def exists(self) -> bool:
@@ -153,7 +153,3 @@ def _read_environment_file(path: Path | None) -> dict[str, str]:
         env[key.strip()] = value.strip().strip("'\"")
     return env
 
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"

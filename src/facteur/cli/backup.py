@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from facteur.admin.cliutil import add_config_argument, load_settings
 from facteur.backup import jobs
-from facteur.config.load import load_settings
 from facteur.errors import FacteurError
 
 
@@ -20,8 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Snapshots of every facteur database, the mail and Sieve scripts (/var/vmail) and "
         "/etc/facteur (configuration, secrets, keys, certificates) in an encrypted restic repository.",
     )
-    parser.add_argument("--config", type=Path, metavar="PATH",
-                        help="configuration file (default: $FACTEUR_CONFIG or /etc/facteur/facteur.yml)")
+    add_config_argument(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     run = actions.add_parser("run", help="take a snapshot now and apply the retention policy")
@@ -56,14 +55,14 @@ def _root() -> None:
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = load_settings(args)
     _root()
     jobs.run(settings)
     return 0
 
 
 def handle_list(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = load_settings(args)
     _root()
     snapshots = jobs.repository(settings).snapshots()
     if args.json:
@@ -79,7 +78,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_restore(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = load_settings(args)
     _root()
     if not args.yes:
         raise FacteurError("restore replaces the databases with the snapshot's; add --yes to go ahead", 2)
@@ -91,6 +90,6 @@ def handle_restore(args: argparse.Namespace) -> int:
 
 
 def handle_verify(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = load_settings(args)
     _root()
     return 0 if jobs.verify(settings) else 1
