@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import layout, log
+from . import layout, log, testconfig
 from .container import Container
 
 INSTALL_TIMEOUT = float(os.environ.get("FACTEUR_TEST_INSTALL_TIMEOUT", "2400"))
@@ -79,6 +79,8 @@ def ensure_installed(container: Container) -> None:
     if container.reused and installed(container) and os.environ.get("FACTEUR_TEST_REINSTALL") != "1":
         log.info(f"{container.name}: already installed (reused container), skipping the install")
         return
+    if not installed(container):
+        testconfig.write(container)
     cp = run_install(container)
     if cp.returncode != 0:
         raise InstallFailed(

@@ -1,0 +1,32 @@
+"""The /etc/facteur/facteur.yml that test machines are installed with.
+
+The demo defaults (hostname mail.example.test, domain example.test) stay as they are; sections are
+added only where a production default cannot be tested in reasonable time (a ban that lasts an hour,
+a scrape every minute) or where the host running the tests must be known to the stack.
+Each feature adds its own section in `sections()`, with a comment saying why.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from .container import Container
+
+CONFIG_PATH = "/etc/facteur/facteur.yml"
+
+
+def sections(container: Container) -> dict:
+    """Return the settings that differ from the defaults for the tests on `container`."""
+    settings: dict = {}
+    return settings
+
+
+def write(container: Container) -> None:
+    """Write the test configuration into `container` before its first install (nothing if empty)."""
+    settings = sections(container)
+    if not settings:
+        return
+    text = "# Written by the test harness (tests/harness/testconfig.py).\n" + yaml.safe_dump(
+        settings, sort_keys=False)
+    container.exec(["install", "-d", "-m", "0755", "/etc/facteur"])
+    container.exec(["sh", "-c", 'umask 077 && cat > "$1"', "sh", CONFIG_PATH], input=text)
