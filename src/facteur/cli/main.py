@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mailbox",
     "alias",
     "lists",
+    "dns_cmd",
     "status",
     "check",
     "backup",
