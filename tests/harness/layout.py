@@ -84,6 +84,24 @@ class Slot:
     def stranger_veth(self) -> str:
         return f"fcts-{self.number}"
 
+    def peer_ip(self, tag: str) -> str:
+        """Address of the peer `tag` (see PEERS) on this link."""
+        return f"198.18.{self.number}.{PEERS[tag]}"
+
+    def peer_veth(self, tag: str) -> str:
+        """Host end of the peer `tag`'s veth (the stranger keeps its historical name)."""
+        return self.stranger_veth if tag == "x" else f"fcts-{self.number}-{tag}"
+
+    @property
+    def peer_veths(self) -> list[str]:
+        return [self.peer_veth(tag) for tag in PEERS]
+
+
+#: Other machines on a container's link, each in its own namespace `<container>-<tag>`, by the last
+#: byte of their address: "x" is the stranger (an untrusted client), "dns" the simulated internet's
+#: authoritative DNS server.
+PEERS = {"x": 3, "dns": 53}
+
 
 #: FACTEUR_TEST_INSTANCE=1..9 gives a test session its own set of machines (`fct-trixie-i1`, ...)
 #: on their own subnets, so that several sessions (developers, helpers) can run side by side.
@@ -114,8 +132,18 @@ def slot_for(name: str) -> Slot:
     return Slot(20 + zlib.crc32(name.encode()) % 30)
 
 
+def peer_netns(name: str, tag: str) -> str:
+    return f"{name}-{tag}"
+
+
 def stranger_netns(name: str) -> str:
-    return f"{name}-x"
+    return peer_netns(name, "x")
+
+
+def container_of_netns(space: str) -> str:
+    """Return the container a namespace belongs to (itself, or the owner of a peer namespace)."""
+    base, _, tag = space.rpartition("-")
+    return base if base and tag in PEERS else space
 
 
 def state_file(name: str) -> Path:
@@ -137,5 +165,7 @@ def python_version(release: str) -> str:
         raise ValueError(f"unknown release {release!r}: expected one of {sorted(PYTHON_VERSION)}") from None
 
 
-def wheelhouse_dir(release: str) -> Path:
-    return CACHE_DIR / ("wheelhouse-cp" + python_version(release).replace(".", ""))
+def wheelhouse_dir(release: str, digest: str) -> Path:
+    """One wheelhouse per CPython and lock-file digest, so sessions testing different locks never
+    swap a wheelhouse from under each other's containers."""
+    return CACHE_DIR / f"wheelhouse-cp{python_version(release).replace('.', '')}-{digest[:12]}"

@@ -5,6 +5,7 @@ For container NAME with slot N:
     host:       bridge fctbr-N, 198.18.N.1/24 (also where apt-cacher-ng is reached)
     NAME:       eth0 198.18.N.2/24 (veth fcth-N on the bridge) + lo; the container runs in it
     NAME-x:     eth0 198.18.N.3/24 (veth fcts-N on the bridge) + lo; the "stranger", made on demand
+    NAME-TAG:   other peers of layout.PEERS (veth fcts-N-TAG), made on demand by the tests that need them
 
 No default route, no NAT, no sysctl change: nothing in a namespace can reach beyond its link.
 """
@@ -50,24 +51,38 @@ def create(name: str, slot: layout.Slot) -> None:
     _attach(name, slot.host_veth, slot.bridge, slot.container_ip)
 
 
+def add_peer(name: str, slot: layout.Slot, tag: str) -> str:
+    """Create (once) peer `tag`'s namespace (layout.PEERS) on container `name`'s link; return its name."""
+    peer = layout.peer_netns(name, tag)
+    if not exists(peer):
+        _attach(peer, slot.peer_veth(tag), slot.bridge, slot.peer_ip(tag))
+    return peer
+
+
 def add_stranger(name: str, slot: layout.Slot) -> str:
     """Create (once) the stranger namespace on the container's link; return its name.
 
     The stranger is neither the host nor the container: a client there is untrusted by any
     rule that trusts loopback, the host's address or the server's own address.
     """
-    stranger = layout.stranger_netns(name)
-    if not exists(stranger):
-        _attach(stranger, slot.stranger_veth, slot.bridge, slot.stranger_ip)
-    return stranger
+    return add_peer(name, slot, "x")
+
+
+def remove_peer(name: str, slot: layout.Slot, tag: str) -> None:
+    """Remove peer `tag`'s namespace and veth; silent if already gone."""
+    if exists(layout.peer_netns(name, tag)):
+        run(["ip", "netns", "delete", layout.peer_netns(name, tag)], check=False)
+    if link_exists(slot.peer_veth(tag)):
+        run(["ip", "link", "delete", slot.peer_veth(tag)], check=False)
 
 
 def remove(name: str, slot: layout.Slot) -> None:
-    """Remove the namespaces and links of container `name`; silent about parts already gone."""
-    for netns in (layout.stranger_netns(name), name):
-        if exists(netns):
-            run(["ip", "netns", "delete", netns], check=False)
-    for link in (slot.stranger_veth, slot.host_veth, slot.bridge):
+    """Remove the namespaces and links of container `name` and its peers; silent about parts already gone."""
+    for tag in layout.PEERS:
+        remove_peer(name, slot, tag)
+    if exists(name):
+        run(["ip", "netns", "delete", name], check=False)
+    for link in (slot.host_veth, slot.bridge):
         if link_exists(link):
             run(["ip", "link", "delete", link], check=False)
 

@@ -2,8 +2,8 @@
 
 Containers cannot reach PyPI; the bootstrap installs offline from the wheelhouse bind-mounted
 at /opt/facteur-wheelhouse (FACTEUR_WHEELHOUSE). Built by tools/download-wheels (the same
-script an air-gapped site uses), cached under CACHE_DIR/wheelhouse-cpXY and rebuilt when
-requirements.lock changes (the stamp holds its sha256).
+script an air-gapped site uses), cached under CACHE_DIR/wheelhouse-cpXY-<lock digest>: a changed
+requirements.lock gets a new one (the stamp holds the full sha256); unused ones go after a week.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def ensure(release: str, lockfile: Path | None = None) -> Path:
     empty wheelhouse (the install will then say what is missing).
     """
     lockfile = lockfile or layout.REPO / "requirements.lock"
-    target = layout.wheelhouse_dir(release)
     want = lock_digest(lockfile)
+    target = layout.wheelhouse_dir(release, want)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(str(target) + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -47,6 +47,7 @@ def ensure(release: str, lockfile: Path | None = None) -> Path:
         except OSError:
             have = None
         if have == want:
+            os.utime(target)  # marks it as in use (see _prune)
             return target
         tmp = Path(f"{target}.tmp-{os.getpid()}")
         subprocess.run(["rm", "-rf", "--", str(tmp)], check=True)
@@ -57,14 +58,22 @@ def ensure(release: str, lockfile: Path | None = None) -> Path:
             else:
                 _download(release, lockfile, tmp)
             (tmp / STAMP).write_text(want + "\n")
-            old = Path(f"{target}.old-{os.getpid()}")
-            if target.exists():
-                os.rename(target, old)
+            subprocess.run(["rm", "-rf", "--", str(target)], check=True)  # an incomplete one
             os.rename(tmp, target)
-            subprocess.run(["rm", "-rf", "--", str(old)], check=False)
         finally:
             subprocess.run(["rm", "-rf", "--", str(tmp)], check=False)
+    _prune(target)
     return target
+
+
+def _prune(keep: Path, max_age_days: float = 7) -> None:
+    """Remove the other wheelhouses of the same CPython not used for `max_age_days`."""
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    for other in keep.parent.glob(prefix + "*"):
+        if other == keep or not other.is_dir():
+            continue
+        if time.time() - other.stat().st_mtime > max_age_days * 86400:
+            subprocess.run(["rm", "-rf", "--", str(other)], check=False)
 
 
 def _download(release: str, lockfile: Path, dest: Path) -> None:

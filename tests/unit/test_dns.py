@@ -102,6 +102,12 @@ def test_spf_check_accepts_extended_policies(text, state):
     assert check_record(spf, published(table)).state == state
 
 
+def test_spf_check_of_the_helo_name_wants_its_a_mechanism():
+    spf = Record("mail.example.org.", "TXT", quote_txt("v=spf1 a -all"), "recommended", "why")
+    assert check_record(spf, published({(spf.name, "TXT"): ["v=spf1 a -all"]})).state == "ok"
+    assert check_record(spf, published({(spf.name, "TXT"): ["v=spf1 mx -all"]})).state == "different"
+
+
 @pytest.mark.parametrize(("policy", "state"), [("quarantine", "ok"), ("reject", "ok"), ("none", "different")])
 def test_dmarc_check_wants_an_enforcing_policy(policy, state):
     dmarc = Record("_dmarc.example.org.", "TXT", quote_txt("v=DMARC1; p=quarantine"), "required", "why")

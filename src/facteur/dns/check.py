@@ -63,8 +63,10 @@ def _txt_matches(expected: str, published: str) -> bool:
     """True if a published TXT does the job of the expected one (admins may tighten or extend it)."""
     family = _txt_family(expected)
     if family == "v=spf1":
+        # Extra mechanisms (include:...) are the admin's business; ours and a closing -all/~all are not.
         terms = published.lower().split()
-        return "mx" in terms and any(t in terms for t in ("-all", "~all"))
+        ours = [t for t in expected.lower().split()[1:] if not t.endswith("all")]
+        return all(t in terms for t in ours) and any(t in terms for t in ("-all", "~all"))
     if family == "v=dmarc1":
         return _tags(published).get("p", "").lower() in ("quarantine", "reject")
     if family == "v=dkim1":

@@ -1,0 +1,102 @@
+"""The simulated internet's DNS: Debian's nsd, authoritative for test zones, in a peer namespace.
+
+It runs on the host (installed by ./tests/run, never started as a host service) inside the peer
+namespace "dns" of a container's link (198.18.N.53), so only that link can reach it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+from . import log, netns
+from .container import Container
+from .waits import wait_until
+
+NSD = "/usr/sbin/nsd"
+
+
+def zone_of(name: str, zones: list[str]) -> str | None:
+    """Return the longest of `zones` that `name` (absolute) belongs to, or None."""
+    matches = [z for z in zones if name == z or name.endswith("." + z)]
+    return max(matches, key=len) if matches else None
+
+
+class AuthoritativeDNS:
+    """nsd serving zones built from record lines; `serve()` (re)starts it, `close()` removes everything."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.ip = container.slot.peer_ip("dns")
+        self.netns = netns.add_peer(container.netns, container.slot, "dns")
+        self.dir = Path(tempfile.mkdtemp(prefix="facteur-dns-"))
+        self._proc: subprocess.Popen | None = None
+        self._serial = 1
+
+    def serve(self, records: list[tuple[str, str, str]], zones: list[str]) -> None:
+        """Serve `records` (absolute name, type, zone-file value) in `zones` (absolute names).
+
+        Records outside every zone are left out. Returns once nsd answers for each zone.
+        """
+        self.stop()
+        self._serial += 1
+        by_zone: dict[str, list[str]] = {zone: [] for zone in zones}
+        for name, kind, value in records:
+            zone = zone_of(name, zones)
+            if zone is not None:
+                by_zone[zone].append(f"{name} 300 IN {kind} {value}")
+        for zone, lines in by_zone.items():
+            head = ["$TTL 300",
+                    f"{zone} IN SOA ns.{zone} hostmaster.{zone} {self._serial} 3600 600 86400 300",
+                    f"{zone} IN NS ns.{zone}", f"ns.{zone} IN A {self.ip}"]
+            (self.dir / f"{zone}zone").write_text("\n".join(head + lines) + "\n")
+        (self.dir / "nsd.conf").write_text(self._config(zones))
+        nsd_log = open(self.dir / "nsd.out", "ab")
+        self._proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.netns, NSD, "-d", "-c", str(self.dir / "nsd.conf")],
+            stdout=nsd_log, stderr=subprocess.STDOUT, start_new_session=True)
+        nsd_log.close()
+        for zone in zones:
+            wait_until(lambda z=zone: self._answers(z), timeout=20, what=f"nsd answering for {zone}")
+        log.info(f"dns: nsd at {self.ip} serves {', '.join(zones)}")
+
+    def _config(self, zones: list[str]) -> str:
+        server = [
+            "server:", f"  ip-address: {self.ip}", "  port: 53", '  username: ""', '  chroot: ""',
+            f'  zonesdir: "{self.dir}"', '  database: ""', f'  pidfile: "{self.dir}/nsd.pid"',
+            f'  xfrdfile: "{self.dir}/xfrd.state"', f'  zonelistfile: "{self.dir}/zone.list"',
+            f'  logfile: "{self.dir}/nsd.log"', "  hide-version: yes", "  verbosity: 1",
+            "remote-control:", "  control-enable: no",
+        ]
+        for zone in zones:
+            server += ["zone:", f"  name: {zone}", f'  zonefile: "{zone}zone"']
+        return "\n".join(server) + "\n"
+
+    def _answers(self, zone: str) -> bool:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise AssertionError(f"nsd exited: {(self.dir / 'nsd.out').read_text(errors='replace')[-500:]}")
+        query = dns.message.make_query(zone, dns.rdatatype.SOA)
+        reply = dns.query.udp(query, self.ip, timeout=1)
+        return bool(reply.answer)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=10)
+            self._proc = None
+
+    def close(self) -> None:
+        """Stop nsd. The namespace stays until the container goes (a new veth would get a new MAC
+        address that the container's neighbour cache does not know yet)."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,85 @@
+"""`facteur dns`: the records to publish, checked against a real authoritative DNS server (nsd).
+
+The zone the test DNS serves is built from `facteur dns --json` itself, the way an administrator
+would publish it; `--check` must then find every record, and must name one that was removed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.harness.dnsserver import NSD, AuthoritativeDNS
+
+DOMAIN = "example.test"
+
+
+def published_records(stack) -> list[dict]:
+    cp = stack.facteur("dns", DOMAIN, "--json")
+    assert cp.returncode == 0, cp.stderr
+    return json.loads(cp.stdout)["records"]
+
+
+def zones(stack) -> list[str]:
+    reverse = ".".join(reversed(stack.container.ip.split(".")[:3])) + ".in-addr.arpa."
+    return [f"{DOMAIN}.", reverse]
+
+
+@pytest.fixture(scope="module")
+def dns_server(stack):
+    if not shutil.which(NSD):
+        pytest.fail(f"{NSD} missing: ./tests/run installs Debian's nsd on the host")
+    server = AuthoritativeDNS(stack.container)
+    yield server
+    server.close()
+
+
+def check(stack, server) -> tuple[int, dict[str, str]]:
+    cp = stack.facteur("dns", DOMAIN, "--check", "--json", "--server", server.ip)
+    findings = json.loads(cp.stdout)["findings"]
+    return cp.returncode, {f"{f['type']} {f['name']}": f["state"] for f in findings}
+
+
+def test_records_name_this_server_and_its_address(stack):
+    cp = stack.facteur("dns", DOMAIN)
+    assert cp.returncode == 0, cp.stderr
+    lines = [line.split() for line in cp.stdout.splitlines() if not line.startswith(";")]
+    assert [f"{DOMAIN}.", "3600", "IN", "MX", "10", f"{stack.hostname}."] in lines
+    assert [f"{stack.hostname}.", "3600", "IN", "A", stack.container.ip] in lines
+    assert "; required: " in cp.stdout and "; recommended: " in cp.stdout
+
+
+def test_unknown_domain_is_one_line_error(stack):
+    cp = stack.facteur("dns", "not-hosted.example")
+    assert cp.returncode != 0
+    assert cp.stderr.strip() == "facteur: error: domain not-hosted.example is not hosted here " \
+                                "(see: facteur domain list)"
+
+
+def test_check_passes_when_everything_is_published(stack, dns_server):
+    records = published_records(stack)
+    dns_server.serve([(r["name"], r["type"], r["value"]) for r in records], zones(stack))
+    code, states = check(stack, dns_server)
+    assert code == 0, states
+    assert {name: state for name, state in states.items() if state != "ok"} == {}
+    assert len(states) == len(records)
+
+
+def test_check_reports_a_removed_record(stack, dns_server):
+    records = [r for r in published_records(stack) if not r["name"].startswith("_dmarc.")]
+    dns_server.serve([(r["name"], r["type"], r["value"]) for r in records], zones(stack))
+    cp = stack.facteur("dns", DOMAIN, "--check", "--server", dns_server.ip)
+    assert cp.returncode == 1
+    assert "1 required record(s) missing or different" in cp.stderr
+    missing = [line for line in cp.stdout.splitlines() if line.startswith("missing")]
+    assert len(missing) == 1 and f"_dmarc.{DOMAIN}." in missing[0], cp.stdout
+
+
+def test_check_reports_a_changed_record(stack, dns_server):
+    records = [(r["name"], r["type"], "10 mx.elsewhere.example." if r["type"] == "MX" else r["value"])
+               for r in published_records(stack)]
+    dns_server.serve(records, zones(stack))
+    code, states = check(stack, dns_server)
+    assert code == 1 and states[f"MX {DOMAIN}."] == "different"
