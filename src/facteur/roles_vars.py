@@ -11,6 +11,7 @@ from typing import Any
 
 from facteur import secrets
 from facteur.config.schema import Settings
+from facteur.dns import mtasts
 
 MIB = 1024 * 1024
 # Where the tls role puts the server certificate and key in selfsigned mode.
@@ -59,6 +60,13 @@ def tls_names(settings: Settings) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def mta_sts_policy(settings: Settings) -> str:
+    """Return the MTA-STS policy text every domain serves, or "" when tls.mta_sts is `none`."""
+    if settings.tls.mta_sts == "none":
+        return ""
+    return mtasts.policy_text(settings.hostname, settings.tls.mta_sts)
+
+
 def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str, Any]:
     """Given validated Settings and the secrets dir (default: facteur.secrets' one), return the role
     variables as a JSON-serialisable dict. Secrets themselves are never included: roles read them
@@ -81,6 +89,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "postfixadmin__alias_goto_limit": settings.limits.max_list_members,
         "dovecot__default_quota_bytes": settings.limits.default_quota_mb * MIB,
         "web__max_upload_mb": web_max_upload_mb(settings.limits.max_attachment_mb),
+        "nginx__mta_sts_policy": mta_sts_policy(settings),
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
     }

@@ -83,3 +83,34 @@ def test_check_reports_a_changed_record(stack, dns_server):
     dns_server.serve(records, zones(stack))
     code, states = check(stack, dns_server)
     assert code == 1 and states[f"MX {DOMAIN}."] == "different"
+
+
+def test_mta_sts_policy_is_served_and_matches_the_published_id(stack):
+    """A sender's view (RFC 8461): fetch the policy over HTTPS with a valid certificate for
+    mta-sts.DOMAIN, parse it, and find its id in the `_mta-sts` record facteur publishes."""
+    import hashlib
+
+    from tests.integration.test_autoconfig import https
+
+    status, headers, text = https(stack, "GET", "/.well-known/mta-sts.txt", f"mta-sts.{DOMAIN}")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    policy = dict(line.split(": ", 1) for line in text.split("\r\n") if line)
+    assert policy == {"version": "STSv1", "mode": "testing", "mx": stack.hostname, "max_age": "604800"}
+    sts = [r for r in published_records(stack) if r["name"] == f"_mta-sts.{DOMAIN}."]
+    assert sts and sts[0]["value"] == f'"v=STSv1; id={hashlib.sha256(text.encode()).hexdigest()[:20]}"'
+
+
+def test_tlsa_record_matches_the_key_served_on_port_25(stack):
+    import hashlib
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    with stack.smtp(25) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=stack.ca_file))
+        der = smtp.sock.getpeercert(binary_form=True)
+    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    tlsa = [r["value"] for r in published_records(stack) if r["type"] == "TLSA"]
+    assert tlsa and tlsa[0] == f"3 1 1 {hashlib.sha256(spki).hexdigest()}"

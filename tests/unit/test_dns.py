@@ -144,3 +144,55 @@ def test_cli_refuses_a_bad_domain_name_in_one_line(tmp_path):
     cp = facteur("dns", "not a domain", config=tmp_path / "absent.yml")
     assert cp.returncode != 0 and "Traceback" not in cp.stderr
     assert len(cp.stderr.strip().splitlines()) == 1 and cp.stderr.startswith("facteur: error:")
+
+
+def test_mta_sts_policy_and_its_id():
+    from facteur.dns import mtasts
+
+    testing = mtasts.policy_text("mail.example.org", "testing")
+    assert testing == "version: STSv1\r\nmode: testing\r\nmx: mail.example.org\r\nmax_age: 604800\r\n"
+    enforce = mtasts.policy_text("mail.example.org", "enforce")
+    assert mtasts.policy_id(testing) != mtasts.policy_id(enforce)
+    assert mtasts.policy_id(testing).isalnum() and len(mtasts.policy_id(testing)) <= 32
+
+
+def test_transport_records_mta_sts_tls_rpt_and_tlsa():
+    items = domain_records("example.org", "mail.example.org", ["198.51.100.7"], "postmaster@example.org",
+                           None, mta_sts_id="abc123", tlsa=["3 1 1 " + "ab" * 32])
+    assert txt_text(find(items, "_mta-sts.example.org.", "TXT")[0].value) == "v=STSv1; id=abc123"
+    assert find(items, "mta-sts.example.org.", "CNAME")[0].value == "mail.example.org."
+    assert txt_text(find(items, "_smtp._tls.example.org.", "TXT")[0].value) == \
+        "v=TLSRPTv1; rua=mailto:postmaster@example.org"
+    assert find(items, "_25._tcp.mail.example.org.", "TLSA")[0].value == "3 1 1 " + "ab" * 32
+    assert not find(records(), "_mta-sts.example.org.", "TXT")  # no policy, no record
+
+
+def test_tlsa_of_a_certificate_and_of_the_next_key(tmp_path):
+    import datetime
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from facteur.dns import tlsa
+
+    def key_pem(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    key, next_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.example.org")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "next.key").write_bytes(key_pem(next_key))
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    found = tlsa.associations(tmp_path / "server.crt", tmp_path / "next.key")
+    assert found[0] == f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
+    assert len(found) == 2 and found[1] != found[0] and found[1].startswith("3 1 1 ")
+    assert tlsa.associations(tmp_path / "absent.crt") == []

@@ -16,6 +16,7 @@ DOCUMENTED = {
     "facteur__locale", "facteur__secrets_dir", "tls__mode", "tls__cert_file", "tls__key_file",
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
+    "nginx__mta_sts_policy",
     "backup__schedule", "backup__time",
 }
 

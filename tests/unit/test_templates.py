@@ -16,7 +16,8 @@ import yaml
 from facteur import roles_vars
 from facteur.config.schema import Settings
 
-ROLES = Path(__file__).resolve().parents[2] / "src" / "facteur" / "ansible" / "roles"
+ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "src" / "facteur" / "ansible"
+ROLES = ANSIBLE_DIR / "roles"
 RELEASES = {"2.3": "Debian-12.yml", "2.4": "Debian-13.yml"}
 
 
@@ -204,3 +205,11 @@ def test_roundcube_follows_locale_and_tls_mode():
     config = render_role("roundcube", "2.4", settings=settings)["etc/roundcube/config.inc.php.j2"]
     assert "$config['language'] = 'fr_FR';" in config
     assert "cafile" not in config  # a certificate from a public CA: the system's trust store
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ANSIBLE_DIR).as_posix()
+                                         for p in ANSIBLE_DIR.rglob("*.yml")))
+def test_every_ansible_yaml_file_parses(path):
+    """A YAML slip in a task file (an unquoted `: ` in a name) only shows at install time otherwise."""
+    document = yaml.safe_load((ANSIBLE_DIR / path).read_text())
+    assert document is not None or path.endswith("main.yml")

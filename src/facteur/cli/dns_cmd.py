@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from facteur.admin import db, domains
 from facteur.admin.cliutil import add_config_argument, load_settings, note, print_json, table
 from facteur.admin.validate import normalize_domain
-from facteur.dns import addresses, dkim_source
+from facteur.dns import addresses, dkim_source, mtasts, tlsa
 from facteur.dns.check import check_records
 from facteur.dns.records import domain_records
 from facteur.dns.zone import zone_lines
 from facteur.errors import FacteurError
+from facteur.roles_vars import TLS_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +47,8 @@ def handle(args: argparse.Namespace) -> int:
     dkim = dkim_source.public_key(domain, settings)
     if dkim is None:
         note(f"no DKIM key for {domain} yet: its DKIM record is left out")
-    records = domain_records(domain, settings.hostname, host_addresses, settings.admin_email, dkim)
+    records = domain_records(domain, settings.hostname, host_addresses, settings.admin_email, dkim,
+                             mta_sts_id=_mta_sts_id(settings), tlsa=_tlsa(settings))
     if args.check:
         return _check(records, args)
     if args.json:
@@ -54,6 +57,18 @@ def handle(args: argparse.Namespace) -> int:
         print(f"; DNS records for {domain} (mail server {settings.hostname})")
         print("\n".join(zone_lines(records)))
     return 0
+
+
+def _mta_sts_id(settings) -> str | None:
+    if settings.tls.mta_sts == "none":
+        return None
+    return mtasts.policy_id(mtasts.policy_text(settings.hostname, settings.tls.mta_sts))
+
+
+def _tlsa(settings) -> list[str]:
+    """TLSA data of the certificate the services use (and of the next key, if one is ready)."""
+    cert = Path(settings.tls.cert_file if settings.tls.mode == "files" else f"{TLS_DIR}/server.crt")
+    return tlsa.associations(cert, Path(TLS_DIR, "next.key"))
 
 
 def _require_hosted(domain: str, configured: list[str]) -> None:

@@ -77,6 +77,16 @@ class TlsSettings(_Model):
         description="Mode `files` only: absolute path of the PEM private key of that certificate.",
         examples=["/etc/ssl/mail/privkey.pem"],
     )
+    mta_sts: Literal["none", "testing", "enforce"] = Field(
+        "testing",
+        description=(
+            "MTA-STS policy published for every hosted domain (RFC 8461) at "
+            "https://mta-sts.DOMAIN/.well-known/mta-sts.txt: `testing` (senders report failures but "
+            "still deliver), `enforce` (senders refuse to deliver without valid TLS to this server) "
+            "or `none` (no policy). Start with `testing`; `facteur dns` prints the matching records."
+        ),
+        examples=["enforce"],
+    )
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -122,9 +122,36 @@ def client_records(domain: str, hostname: str) -> list[Record]:
     ]
 
 
+def transport_records(domain: str, hostname: str, admin_email: str, mta_sts_id: str | None,
+                      tlsa: list[str]) -> list[Record]:
+    """Records that protect mail to `domain` against TLS downgrade: MTA-STS, TLS-RPT, DANE TLSA."""
+    zone = domain.rstrip(".").lower()
+    host = absolute(hostname)
+    records = []
+    if mta_sts_id is not None:
+        records += [
+            Record(absolute(f"_mta-sts.{zone}"), "TXT", quote_txt(f"v=STSv1; id={mta_sts_id}"),
+                   "recommended", "MTA-STS: senders fetch the policy and then require valid TLS to the "
+                   "MX (RFC 8461); the id changes whenever the policy does"),
+            Record(absolute(f"mta-sts.{zone}"), "CNAME", host, "recommended",
+                   "the name the MTA-STS policy is fetched from (https://mta-sts.DOMAIN/.well-known/mta-sts.txt)"),
+        ]
+    records.append(Record(
+        absolute(f"_smtp._tls.{zone}"), "TXT", quote_txt(f"v=TLSRPTv1; rua=mailto:{admin_email}"),
+        "recommended", "TLS-RPT: senders report TLS failures to the administrator (RFC 8460)"))
+    for association in tlsa:
+        records.append(Record(
+            absolute(f"_25._tcp.{hostname}"), "TLSA", association, "recommended",
+            "DANE: senders that validate DNSSEC check this server's key (RFC 7672); only in a "
+            "DNSSEC-signed zone, and publish the next key before changing it"))
+    return records
+
+
 def domain_records(domain: str, hostname: str, addresses: list[str], admin_email: str,
-                   dkim: DkimKey | None) -> list[Record]:
+                   dkim: DkimKey | None, mta_sts_id: str | None = None,
+                   tlsa: list[str] | None = None) -> list[Record]:
     """Return every record to publish for `domain` hosted on `hostname` at `addresses`, required first."""
     records = (mail_records(domain, hostname, admin_email, dkim) + host_records(hostname, addresses)
-               + client_records(domain, hostname))
+               + client_records(domain, hostname)
+               + transport_records(domain, hostname, admin_email, mta_sts_id, tlsa or []))
     return sorted(records, key=lambda r: r.level != "required")
