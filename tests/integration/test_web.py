@@ -9,6 +9,8 @@ SNI, the Host header and the certificate check use its hostname (see docs/web.md
 from __future__ import annotations
 
 import http.client
+import imaplib
+import json
 import re
 import socket
 import ssl
@@ -43,11 +45,11 @@ class Browser:
         self.context = ssl.create_default_context(cafile=stack.ca_file)  # checks chain and name
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None
-                ) -> tuple[int, http.client.HTTPMessage, str]:
+    def request(self, method: str, path: str, form: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, str]:
         """Send one request; return (status, headers, body text). Cookies set by the answer are kept."""
         conn = _HTTPSConnection(self.stack.hostname, self.stack.ip, self.context)
-        headers = {"Host": self.stack.hostname, "User-Agent": "facteur-tests"}
+        headers = {"Host": self.stack.hostname, "User-Agent": "facteur-tests", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -166,3 +168,236 @@ def test_mailbox_logs_in_to_roundcube_and_sees_its_inbox(stack):
     status, _, inbox = browser.request("GET", "/?_task=mail&_mbox=INBOX")
     assert status == 200
     assert re.search(r"<title>[^<]*Inbox", inbox), inbox[:500]
+
+
+# --- Roundcube's password plugin, PostfixAdmin's list cap and the upload limits -------------------
+
+def _make_mailbox(stack, address: str, password: str) -> None:
+    result = stack.facteur("mailbox", "add", address, "--password-stdin", input=password + "\n")
+    assert result.returncode == 0, result.stderr
+
+
+def _imap_login_works(stack, user: str, password: str) -> bool:
+    imap = imaplib.IMAP4_SSL(stack.ip, 993, ssl_context=stack.ssl_context(), timeout=20)
+    try:
+        imap.login(user, password)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            imap.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+
+
+def _roundcube_login(stack, user: str, password: str) -> tuple[Browser, str]:
+    """Log `user` in to Roundcube; return the browser and the session's request token."""
+    browser = Browser(stack)
+    _, _, page = browser.request("GET", "/")
+    token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
+    status, headers, body = browser.request("POST", "/?_task=login", {
+        "_task": "login", "_action": "login", "_timezone": "UTC", "_url": "",
+        "_user": user, "_pass": password, "_token": token})
+    assert status == 302, f"Roundcube login refused for {user} (status {status}): {body[:300]}"
+    status, _, page = browser.request("GET", "/?_task=settings&_action=plugin.password")
+    assert status == 200, page[:300]
+    return browser, re.search(r'"request_token":"([^"]+)"', page).group(1)
+
+
+def _roundcube_change_password(browser: Browser, token: str, current: str, new: str) -> str:
+    """POST the password plugin's form; return the answer's text (Roundcube's message is in it)."""
+    status, _, body = browser.request(
+        "POST", "/?_task=settings&_action=plugin.password-save",
+        {"_task": "settings", "_action": "plugin.password-save", "_token": token,
+         "_curpasswd": current, "_newpasswd": new, "_confpasswd": new})
+    assert status == 200, body[:300]
+    return body
+
+
+def test_password_plugin_account_may_only_change_passwords(stack):
+    grants = stack.exec(["mariadb", "--batch", "--skip-column-names", "-e",
+                         "SHOW GRANTS FOR 'roundcube_password'@'localhost'"]).stdout.splitlines()
+    assert len(grants) == 2, grants  # USAGE (login only) and the one column grant
+    assert grants[0].startswith("GRANT USAGE ON *.* TO `roundcube_password`@`localhost`")
+    columns = r"(`password`, `modified`|`modified`, `password`)"
+    assert re.match(rf"GRANT SELECT \(`username`\), UPDATE \({columns}\) ON `postfixadmin`\.`mailbox` "
+                    r"TO `roundcube_password`@`localhost`$", grants[1]), grants[1]
+    # With its own password (from the secrets), it cannot read hashes or touch any other table.
+    secret = stack.read_file("/etc/facteur/secrets/mariadb-roundcube-password").strip()
+    for sql in ("SELECT password FROM mailbox", "SELECT address FROM alias",
+                "UPDATE mailbox SET quota = 1 WHERE username = 'nobody'"):
+        result = stack.exec(["mariadb", "-u", "roundcube_password", "postfixadmin", "-e", sql],
+                            env={"MYSQL_PWD": secret}, check=False)
+        assert result.returncode != 0 and "denied" in result.stderr, (sql, result.stderr)
+
+
+def test_password_plugin_is_offered_in_roundcube(stack):
+    browser, _ = _roundcube_login(stack, ADMIN, stack.admin_password)
+    _, _, page = browser.request("GET", "/?_task=settings&_action=plugin.password")
+    assert 'name="_curpasswd"' in page and 'name="_newpasswd"' in page and 'name="_confpasswd"' in page
+
+
+def test_password_changed_in_roundcube_works_for_imap_and_smtp(stack):
+    user, old, new = "pwchange@example.test", "old-password-1", "new-password-2"
+    _make_mailbox(stack, user, old)
+    browser, token = _roundcube_login(stack, user, old)
+
+    # The current password is required, and the new one follows the CLI's rule (8 characters).
+    _roundcube_change_password(browser, token, "not-the-current", new)
+    _roundcube_change_password(browser, token, old, "short1")
+    assert _imap_login_works(stack, user, old)
+
+    body = _roundcube_change_password(browser, token, old, new)
+    assert "Successfully saved" in body, re.findall(r"display_message\([^)]*\)", body)
+    assert _imap_login_works(stack, user, new)
+    assert not _imap_login_works(stack, user, old)
+    with stack.smtp(587) as smtp:  # Postfix authenticates through Dovecot: same hash
+        smtp.starttls(context=stack.ssl_context(check_hostname=True))
+        smtp.login(user, new)
+    stored = stack.exec(["mariadb", "--batch", "--skip-column-names", "postfixadmin", "-e",
+                         f"SELECT password FROM mailbox WHERE username = '{user}'"]).stdout.strip()
+    assert re.fullmatch(r"\{BLF-CRYPT\}\$2y\$10\$[./A-Za-z0-9]{53}", stored), stored
+
+
+def _postfixadmin_login(stack) -> Browser:
+    browser = Browser(stack)
+    _, _, page = browser.request("GET", "/postfixadmin/login.php")
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    status, _, body = browser.request("POST", "/postfixadmin/login.php", {
+        "fUsername": ADMIN, "fPassword": stack.admin_password, "token": token, "lang": "en",
+        "submit": "Login"})
+    assert status == 302, body[:300]
+    return browser
+
+
+def _postfixadmin_create_alias(browser: Browser, local: str, destinations: list[str]
+                               ) -> tuple[int, str]:
+    """Fill and send PostfixAdmin's "Add alias" form as a person would; return (status, page)."""
+    _, _, form = browser.request("GET", "/postfixadmin/edit.php?table=alias")
+    token = re.search(r'name="token" value="([^"]+)"', form).group(1)
+    status, _, body = browser.request("POST", "/postfixadmin/edit.php?table=alias", {
+        "table": "alias", "token": token, "value[localpart]": local, "value[domain]": DOMAIN,
+        # A browser sends a textarea's lines separated by CRLF.
+        "value[goto]": "\r\n".join(destinations), "value[active]": "1", "submit": "Add Alias"})
+    return status, body
+
+
+def _alias_goto(stack, address: str) -> str:
+    return stack.exec(["mariadb", "--batch", "--skip-column-names", "postfixadmin", "-e",
+                       f"SELECT goto FROM alias WHERE address = '{address}'"]).stdout.strip()
+
+
+def test_postfixadmin_ui_refuses_an_alias_over_the_list_cap(stack):
+    """limits.max_list_members (20): PostfixAdmin's form saves 20 destinations, and refuses 21 with
+    a message that says why (the database's triggers refuse the row; PostfixAdmin 3.3 does not
+    check $CONF['alias_goto_limit'] itself)."""
+    browser = _postfixadmin_login(stack)
+    members = [f"member{n}@example.org" for n in range(21)]
+
+    status, page = _postfixadmin_create_alias(browser, "cap-too-big", members)
+    assert status == 200, page[:300]  # the form again, not a PHP error page
+    assert "an alias may have at most 20 destinations" in page, page[-1500:]
+    assert _alias_goto(stack, "cap-too-big@example.test") == ""
+
+    status, page = _postfixadmin_create_alias(browser, "cap-ok", members[:20])
+    assert status in (200, 302), page[:300]
+    assert _alias_goto(stack, "cap-ok@example.test") == ",".join(members[:20])
+
+    # The CLI applies the same cap (it checks before writing).
+    result = stack.facteur("list", "add", "cap-cli@example.test",
+                           *[arg for member in members for arg in ("--member", member)])
+    assert result.returncode != 0 and "20" in result.stderr, result.stderr
+    # And so does the database for any other writer, even facteur's own account.
+    result = stack.exec(["mariadb", "postfixadmin", "-e",
+                         "UPDATE alias SET goto = CONCAT(goto, ',one-more@example.org') "
+                         "WHERE address = 'cap-ok@example.test'"], check=False)
+    assert result.returncode != 0 and "at most 20 destinations" in result.stderr, result.stderr
+
+
+def test_postfixadmin_password_rule_is_the_cli_rule(stack):
+    rule = stack.exec(["php", "-r", "include '/etc/postfixadmin/config.inc.php';"
+                       "echo json_encode($CONF['password_validation']);"]).stdout
+    assert rule == '{"\\/^.{8,}$\\/su":"password_too_short 8"}', rule
+
+
+def test_postfixadmin_language_defaults_to_locale(stack):
+    """PostfixAdmin's default language is `locale` (the test configuration keeps the demo's `en`):
+    a browser that asks for none gets it preselected; one asking for French gets French."""
+    language = stack.exec(["php", "-r", "include '/etc/postfixadmin/config.inc.php';"
+                           "echo $CONF['default_language'];"]).stdout
+    assert language == "en"
+    _, _, page = Browser(stack).request("GET", "/postfixadmin/login.php")
+    assert re.search(r"<option value=['\"]en['\"][^>]*selected", page), page[:2000]
+    status, _, french = Browser(stack).request("GET", "/postfixadmin/login.php",
+                                               headers={"Accept-Language": "fr"})
+    assert status == 200 and "Mot de passe" in french
+
+
+# Asks a PHP-FPM pool for a script's output over its FastCGI socket (run inside the machine).
+_FASTCGI_GET = r"""
+import socket, struct, sys
+sock_path, script = sys.argv[1], sys.argv[2]
+def record(kind, content):
+    return struct.pack("!BBHHBx", 1, kind, 1, len(content), 0) + content
+def pair(name, value):
+    name, value = name.encode(), value.encode()
+    size = lambda n: bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+    return size(len(name)) + size(len(value)) + name + value
+params = {"SCRIPT_FILENAME": script, "SCRIPT_NAME": "/probe.php", "REQUEST_METHOD": "GET",
+          "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"}
+conn = socket.socket(socket.AF_UNIX)
+conn.connect(sock_path)
+conn.sendall(record(1, struct.pack("!HB5x", 1, 0))
+             + record(4, b"".join(pair(k, v) for k, v in params.items())) + record(4, b"")
+             + record(5, b""))
+def exactly(n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise SystemExit("connection closed")
+        data += chunk
+    return data
+out = b""
+while True:
+    _, kind, _, length, padding = struct.unpack("!BBHHBx", exactly(8))
+    content = exactly(length)
+    exactly(padding)
+    if kind == 6:
+        out += content
+    if kind == 3:
+        break
+sys.stdout.write(out.decode().split("\r\n\r\n", 1)[1])
+"""
+
+
+@pytest.mark.parametrize("pool", ["roundcube", "postfixadmin"])
+def test_php_upload_limits_as_seen_by_the_pool(stack, pool):
+    """One uploaded file up to limits.max_attachment_mb (50 MiB); the whole request (file and form)
+    up to nginx's client_max_body_size, which is larger: a 60 MiB file reaches PHP, which refuses
+    it, so Roundcube can say why instead of nginx answering 413."""
+    probe = "/run/facteur-test-php-limits.php"
+    stack.exec(["sh", "-c", f"umask 022; cat > {probe}"], input=(
+        "<?php echo json_encode(['upload_max_filesize' => ini_get('upload_max_filesize'), "
+        "'post_max_size' => ini_get('post_max_size'), 'display_errors' => ini_get('display_errors')]);"))
+    try:
+        seen = json.loads(stack.exec(["python3", "-c", _FASTCGI_GET, f"/run/php/{pool}.sock", probe]).stdout)
+    finally:
+        stack.exec(["rm", "-f", probe])
+    assert seen["upload_max_filesize"] == "50M"
+    post_max = int(seen["post_max_size"].removesuffix("M"))
+    assert post_max > 60
+    assert seen["display_errors"] in ("", "0", "Off")
+    site = stack.read_file("/etc/nginx/sites-available/facteur.conf")
+    assert f"client_max_body_size {post_max}m;" in site
+
+
+def test_roundcube_announces_the_attachment_limit(stack):
+    browser, _ = _roundcube_login(stack, ADMIN, stack.admin_password)
+    status, headers, page = browser.request("GET", "/?_task=mail&_action=compose")
+    if status == 302:  # compose first gets an _id
+        status, _, page = browser.request("GET", headers["Location"].removeprefix(f"https://{stack.hostname}"))
+    assert status == 200, page[:300]
+    announced = re.findall(r'"max_filesize":(\d+)', page)
+    assert announced == [str(50 * 1024 * 1024)], announced
