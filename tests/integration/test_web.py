@@ -12,6 +12,7 @@ import http.client
 import imaplib
 import json
 import re
+import secrets
 import socket
 import ssl
 import urllib.parse
@@ -19,6 +20,7 @@ from http.cookies import SimpleCookie
 
 import pytest
 
+from tests.integration.helpers import make_mailbox, smtp_client
 from tests.integration.test_tls import old_tls_client_works, old_tls_context  # noqa: F401 - fixture
 
 ADMIN = "postmaster@example.test"
@@ -172,11 +174,6 @@ def test_mailbox_logs_in_to_roundcube_and_sees_its_inbox(stack):
 
 # --- Roundcube's password plugin, PostfixAdmin's list cap and the upload limits -------------------
 
-def _make_mailbox(stack, address: str, password: str) -> None:
-    result = stack.facteur("mailbox", "add", address, "--password-stdin", input=password + "\n")
-    assert result.returncode == 0, result.stderr
-
-
 def _imap_login_works(stack, user: str, password: str) -> bool:
     imap = imaplib.IMAP4_SSL(stack.ip, 993, ssl_context=stack.ssl_context(), timeout=20)
     try:
@@ -240,7 +237,7 @@ def test_password_plugin_is_offered_in_roundcube(stack):
 
 def test_password_changed_in_roundcube_works_for_imap_and_smtp(stack):
     user, old, new = "pwchange@example.test", "old-password-1", "new-password-2"
-    _make_mailbox(stack, user, old)
+    make_mailbox(stack, user, old)
     browser, token = _roundcube_login(stack, user, old)
 
     # The current password is required, and the new one follows the CLI's rule (8 characters).
@@ -252,12 +249,39 @@ def test_password_changed_in_roundcube_works_for_imap_and_smtp(stack):
     assert "Successfully saved" in body, re.findall(r"display_message\([^)]*\)", body)
     assert _imap_login_works(stack, user, new)
     assert not _imap_login_works(stack, user, old)
-    with stack.smtp(587) as smtp:  # Postfix authenticates through Dovecot: same hash
-        smtp.starttls(context=stack.ssl_context(check_hostname=True))
+    with smtp_client(stack, 587) as smtp:  # Postfix authenticates through Dovecot: same hash
         smtp.login(user, new)
     stored = stack.exec(["mariadb", "--batch", "--skip-column-names", "postfixadmin", "-e",
                          f"SELECT password FROM mailbox WHERE username = '{user}'"]).stdout.strip()
     assert re.fullmatch(r"\{BLF-CRYPT\}\$2y\$10\$[./A-Za-z0-9]{53}", stored), stored
+
+
+def test_vacation_reply_set_in_roundcube_is_a_sieve_rule(stack):
+    """Roundcube's Out of Office page (managesieve_vacation) writes a Sieve `vacation` rule to the
+    user's active script through Dovecot's ManageSieve; a mail to the user gets the reply."""
+    # A new sender each run: the rule answers one sender once a day.
+    user, password = "away@example.test", "away-password-1"
+    sender, sender_password = f"asker-{secrets.token_hex(4)}@example.test", "asker-password-1"
+    make_mailbox(stack, user, password)
+    make_mailbox(stack, sender, sender_password)
+    browser, token = _roundcube_login(stack, user, password)
+    status, _, page = browser.request("GET", "/?_task=settings&_action=plugin.managesieve-vacation")
+    assert status == 200 and 'name="vacation_reason"' in page, page[:500]
+    status, _, body = browser.request("POST", "/?_task=settings&_action=plugin.managesieve-vacation", {
+        "_token": token, "vacation_status": "on", "vacation_subject": "Away (facteur test)",
+        "vacation_reason": "Back on Monday.", "vacation_interval": "1", "vacation_interval_type": "days",
+        "vacation_action": "keep"})
+    assert status == 200, body[:300]
+    script = stack.read_file(f"/var/vmail/example.test/{user.split('@')[0]}/.dovecot.sieve")
+    assert "vacation" in script and "Back on Monday." in script, script
+
+    with smtp_client(stack, 587) as smtp:
+        smtp.login(sender, sender_password)
+        smtp.sendmail(sender, [user], f"From: {sender}\r\nTo: {user}\r\nSubject: are you there\r\n"
+                      f"Message-ID: <vacation-{secrets.token_hex(8)}@facteur.test>\r\n\r\nHello\r\n")
+    reply = stack.wait_for_message(sender, sender_password,
+                                   lambda m: "Away (facteur test)" in str(m.get("Subject", "")))
+    assert "Back on Monday." in reply.get_payload(decode=True).decode("utf-8", "replace")
 
 
 def _postfixadmin_login(stack) -> Browser:
@@ -294,24 +318,25 @@ def test_postfixadmin_ui_refuses_an_alias_over_the_list_cap(stack):
     check $CONF['alias_goto_limit'] itself)."""
     browser = _postfixadmin_login(stack)
     members = [f"member{n}@example.org" for n in range(21)]
+    run = secrets.token_hex(4)  # new addresses each run (a kept machine may run this again)
 
-    status, page = _postfixadmin_create_alias(browser, "cap-too-big", members)
+    status, page = _postfixadmin_create_alias(browser, f"cap-too-big-{run}", members)
     assert status == 200, page[:300]  # the form again, not a PHP error page
-    assert "an alias may have at most 20 destinations" in page, page[-1500:]
-    assert _alias_goto(stack, "cap-too-big@example.test") == ""
+    assert "an alias may have at most 20 destinations" in page, page[:3000]
+    assert _alias_goto(stack, f"cap-too-big-{run}@example.test") == ""
 
-    status, page = _postfixadmin_create_alias(browser, "cap-ok", members[:20])
-    assert status in (200, 302), page[:300]
-    assert _alias_goto(stack, "cap-ok@example.test") == ",".join(members[:20])
+    status, page = _postfixadmin_create_alias(browser, f"cap-ok-{run}", members[:20])
+    assert status == 302, page[:3000]  # saved: back to the list
+    assert _alias_goto(stack, f"cap-ok-{run}@example.test") == ",".join(members[:20])
 
     # The CLI applies the same cap (it checks before writing).
-    result = stack.facteur("list", "add", "cap-cli@example.test",
+    result = stack.facteur("list", "add", f"cap-cli-{run}@example.test",
                            *[arg for member in members for arg in ("--member", member)])
     assert result.returncode != 0 and "20" in result.stderr, result.stderr
     # And so does the database for any other writer, even facteur's own account.
     result = stack.exec(["mariadb", "postfixadmin", "-e",
                          "UPDATE alias SET goto = CONCAT(goto, ',one-more@example.org') "
-                         "WHERE address = 'cap-ok@example.test'"], check=False)
+                         f"WHERE address = 'cap-ok-{run}@example.test'"], check=False)
     assert result.returncode != 0 and "at most 20 destinations" in result.stderr, result.stderr
 
 
