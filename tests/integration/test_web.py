@@ -48,13 +48,14 @@ class Browser:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, str]:
-        """Send one request; return (status, headers, body text). Cookies set by the answer are kept."""
-        conn = _HTTPSConnection(self.stack.hostname, self.stack.ip, self.context)
+                headers: dict[str, str] | None = None, body: bytes | None = None
+                ) -> tuple[int, http.client.HTTPMessage, str]:
+        """Send one request (a form, or a raw `body` with its Content-Type in `headers`); return
+        (status, headers, body text). Cookies set by the answer are kept."""
+        conn = _HTTPSConnection(self.stack.hostname, self.stack.ip, self.context, timeout=120)
         headers = {"Host": self.stack.hostname, "User-Agent": "facteur-tests", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -418,11 +419,42 @@ def test_php_upload_limits_as_seen_by_the_pool(stack, pool):
     assert f"client_max_body_size {post_max}m;" in site
 
 
-def test_roundcube_announces_the_attachment_limit(stack):
-    browser, _ = _roundcube_login(stack, ADMIN, stack.admin_password)
+def _roundcube_compose(stack) -> tuple[Browser, str, str]:
+    """Log the postmaster in and open a compose window; return (browser, token, compose id)."""
+    browser, token = _roundcube_login(stack, ADMIN, stack.admin_password)
     status, headers, page = browser.request("GET", "/?_task=mail&_action=compose")
-    if status == 302:  # compose first gets an _id
-        status, _, page = browser.request("GET", headers["Location"].removeprefix(f"https://{stack.hostname}"))
+    assert status == 302, page[:300]  # compose first gets an _id
+    compose_id = re.search(r"_id=([0-9a-zA-Z]+)", headers["Location"]).group(1)
+    return browser, token, compose_id
+
+
+def _roundcube_upload(browser: Browser, token: str, compose_id: str, size: int) -> str:
+    """Attach a file of `size` bytes to the compose window as Roundcube's page does (XHR); return
+    the answer (JSON with the commands the page runs: the new attachment, or an error message)."""
+    boundary = "facteur" + secrets.token_hex(8)
+    body = b"".join([
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"_attachments[]\"; "
+        f"filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n".encode(),
+        b"\0" * size, f"\r\n--{boundary}--\r\n".encode()])
+    status, _, answer = browser.request(
+        "POST", f"/?_task=mail&_action=upload&_id={compose_id}&_uploadid=upload{secrets.token_hex(4)}"
+        "&_from=compose&_remote=1", body=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "X-Roundcube-Request": token})
+    assert status == 200, f"status {status}: {answer[:300]}"  # never nginx's 413 page
+    return answer
+
+
+def test_roundcube_takes_a_50_mib_attachment_and_explains_a_60_mib_refusal(stack):
+    browser, token, compose_id = _roundcube_compose(stack)
+    answer = _roundcube_upload(browser, token, compose_id, 50 * 1024 * 1024)
+    assert "add2attachment_list" in answer and "exceeds" not in answer, answer[:500]
+    answer = _roundcube_upload(browser, token, compose_id, 60 * 1024 * 1024)
+    assert "The uploaded file exceeds the maximum size of 50 MB" in answer, answer[:500]
+
+
+def test_roundcube_announces_the_attachment_limit(stack):
+    browser, _, compose_id = _roundcube_compose(stack)
+    status, _, page = browser.request("GET", f"/?_task=mail&_action=compose&_id={compose_id}")
     assert status == 200, page[:300]
     announced = re.findall(r'"max_filesize":(\d+)', page)
     assert announced == [str(50 * 1024 * 1024)], announced
