@@ -173,11 +173,18 @@ class Browser:
     # ------------------------------------------------------------------ waits
 
     def wait(self, condition: Callable, timeout: float | None = None, what: str = "") -> T:
-        """WebDriverWait(timeout).until(condition): return its value or raise TimeoutException(what)."""
+        """WebDriverWait(timeout).until(condition): return its value or raise TimeoutException(what).
+
+        NoSuchElement and StaleElementReference raised by `condition` count as "not yet".
+        """
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.25).until(
-            condition, what or getattr(condition, "__name__", "condition"))
+        # A page that redraws (a list refreshed, an upload finished) replaces elements under the
+        # condition's feet: that is "not yet", not a failure.
+        wait = WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.25,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+        return wait.until(condition, what or getattr(condition, "__name__", "condition"))
 
     def visible(self, css: str, timeout: float | None = None):
         """The first element matching `css` once it is displayed."""
