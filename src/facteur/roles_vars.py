@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from facteur import secrets
+from facteur.admin import passwords
 from facteur.config.schema import Settings
 from facteur.dns import mtasts
 
@@ -90,6 +91,9 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "dovecot__default_quota_bytes": settings.limits.default_quota_mb * MIB,
         "web__max_upload_mb": web_max_upload_mb(settings.limits.max_attachment_mb),
         "nginx__mta_sts_policy": mta_sts_policy(settings),
+        "web__max_attachment_mb": settings.limits.max_attachment_mb,
+        "roundcube__max_message_size": message_size_limit(settings.limits.max_attachment_mb),
+        "facteur__password_min_length": passwords.MIN_LENGTH,
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
     }

@@ -26,6 +26,7 @@ SECRET_NAMES: tuple[str, ...] = (
     "mariadb-roundcube",
     "roundcube-des-key",
     "backup-password",
+    "mariadb-roundcube-password",
 )
 
 _ALPHABET = string.ascii_letters + string.digits

@@ -18,6 +18,7 @@ DOCUMENTED = {
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
     "nginx__mta_sts_policy",
     "backup__schedule", "backup__time",
+    "web__max_attachment_mb", "roundcube__max_message_size", "facteur__password_min_length",
 }
 
 
@@ -105,3 +106,22 @@ def test_web_upload_limit_covers_the_encoded_attachment():
     assert variables["web__max_upload_mb"] * MIB >= variables["postfix__message_size_limit"]
     small = Settings.model_validate({"limits": {"max_attachment_mb": 10}})
     assert roles_vars.build(small)["web__max_upload_mb"] == 15
+
+
+def test_web_single_file_limit_and_roundcube_message_size():
+    variables = roles_vars.build(Settings())
+    # One file up to the attachment limit; the request (nginx, PHP post_max_size) is larger, so a
+    # file a bit too big reaches PHP and Roundcube can say why.
+    assert variables["web__max_attachment_mb"] == 50
+    assert variables["web__max_upload_mb"] > 60
+    # Roundcube refuses what Postfix would refuse, nothing less.
+    assert variables["roundcube__max_message_size"] == variables["postfix__message_size_limit"]
+    small = roles_vars.build(Settings.model_validate({"limits": {"max_attachment_mb": 10}}))
+    assert small["web__max_attachment_mb"] == 10
+    assert small["roundcube__max_message_size"] == small["postfix__message_size_limit"]
+
+
+def test_password_rule_is_the_cli_rule():
+    from facteur.admin import passwords
+
+    assert roles_vars.build(Settings())["facteur__password_min_length"] == passwords.MIN_LENGTH == 8

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from facteur import roles_vars
+from facteur.admin import passwords
 from facteur.config.schema import Settings
 
 ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "src" / "facteur" / "ansible"
@@ -174,8 +175,20 @@ def test_php_fpm_pool_own_user_and_limits(template_set):
     assert "\nuser = postfixadmin\ngroup = postfixadmin\n" in pool
     assert "listen = /run/php/postfixadmin.sock" in pool
     assert "listen.owner = www-data" in pool
-    assert f"php_admin_value[upload_max_filesize] = {upload_mb}M" in pool
+    # One file up to limits.max_attachment_mb; the request (file + form) up to nginx's limit.
+    assert "php_admin_value[upload_max_filesize] = 50M" in pool
     assert f"php_admin_value[post_max_size] = {upload_mb}M" in pool
+    assert upload_mb > 50
+
+
+def test_php_upload_limits_follow_max_attachment():
+    settings = Settings.model_validate({"limits": {"max_attachment_mb": 10}})
+    rendered = render_role("nginx", "2.4", settings=settings)
+    pool = rendered["etc/php/fpm/pool.d/pool.conf.j2:roundcube"]
+    upload_mb = roles_vars.build(settings)["web__max_upload_mb"]
+    assert "php_admin_value[upload_max_filesize] = 10M" in pool
+    assert f"php_admin_value[post_max_size] = {upload_mb}M" in pool
+    assert f"client_max_body_size {upload_mb}m;" in rendered["etc/nginx/sites-available/facteur.conf.j2"]
 
 
 @pytest.mark.parametrize("roundcube", [False, True])
@@ -213,3 +226,40 @@ def test_every_ansible_yaml_file_parses(path):
     """A YAML slip in a task file (an unquoted `: ` in a name) only shows at install time otherwise."""
     document = yaml.safe_load((ANSIBLE_DIR / path).read_text())
     assert document is not None or path.endswith("main.yml")
+def test_roundcube_password_plugin_writes_the_stack_hash_through_its_own_account():
+    rendered = render_role("roundcube", "2.4")
+    config = rendered["etc/roundcube/config.inc.php.j2"]
+    assert "'password'" in config
+    plugin = rendered["etc/roundcube/plugins/password/config.inc.php.j2"]
+    assert "$config['password_driver'] = 'sql';" in plugin
+    assert "'mysql://roundcube_password:x@unix(/run/mysqld/mysqld.sock)/postfixadmin'" in plugin
+    assert ("$config['password_query'] = 'UPDATE mailbox SET password = %P, modified = NOW() "
+            "WHERE username = %u';") in plugin
+    # The hash format of facteur.admin.passwords: {BLF-CRYPT}$2y$10$...
+    assert "$config['password_algorithm'] = 'blowfish-crypt';" in plugin
+    assert "$config['password_algorithm_prefix'] = '{BLF-CRYPT}';" in plugin
+    assert f"$config['password_blowfish_cost'] = {passwords.BCRYPT_COST};" in plugin
+    assert "$config['password_confirm_current'] = true;" in plugin
+    assert f"$config['password_minimum_length'] = {passwords.MIN_LENGTH};" in plugin
+
+
+def test_roundcube_vacation_and_message_size():
+    rendered = render_role("roundcube", "2.4")
+    assert "$config['managesieve_vacation'] = 1;" in rendered[
+        "etc/roundcube/plugins/managesieve/config.inc.php.j2"]
+    limit = roles_vars.build(Settings())["postfix__message_size_limit"]
+    assert f"$config['max_message_size'] = {limit};" in rendered["etc/roundcube/config.inc.php.j2"]
+
+
+@pytest.mark.parametrize(("locale", "language"), [("en", "en"), ("fr", "fr")])
+def test_postfixadmin_language_follows_locale(locale, language):
+    settings = Settings.model_validate({"locale": locale})
+    php = render_role("postfixadmin", "2.4", settings=settings)["etc/postfixadmin/config.local.php.j2"]
+    assert f"$CONF['default_language'] = '{language}';" in php
+
+
+def test_postfixadmin_password_rule_and_list_cap_follow_settings():
+    settings = Settings.model_validate({"limits": {"max_list_members": 7}})
+    php = render_role("postfixadmin", "2.4", settings=settings)["etc/postfixadmin/config.local.php.j2"]
+    assert "$CONF['alias_goto_limit'] = '7';" in php
+    assert f"'/^.{{{passwords.MIN_LENGTH},}}$/su' => 'password_too_short {passwords.MIN_LENGTH}'," in php

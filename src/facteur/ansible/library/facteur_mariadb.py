@@ -20,7 +20,8 @@ options:
   privileges:
     type: list
     elements: str
-    description: "'db.table:PRIV,PRIV' items, e.g. 'postfixadmin.alias:SELECT'"
+    description: "'db.table:PRIV,PRIV' items, e.g. 'postfixadmin.alias:SELECT'; column privileges
+      as PRIV(col,col), e.g. 'postfixadmin.mailbox:SELECT(username),UPDATE(password,modified)'"
   state: {type: str, default: present, choices: [present, absent]}
 """
 
@@ -58,11 +59,48 @@ def object_sql(obj):
     return ".".join(parts)
 
 
+PRIVILEGE = re.compile(r"\s*([A-Za-z ]+?)\s*(?:\(([^)]*)\))?\s*(?:,|$)")
+
+
+def parse_privileges(text):
+    """'SELECT, UPDATE (`password`, modified)' -> {('SELECT', None), ('UPDATE', 'modified'),
+    ('UPDATE', 'password')}: one (privilege, column or None) pair per grant, names normalised
+    (privileges upper case, columns lower case without backquotes), so that what is wanted and what
+    SHOW GRANTS prints compare equal."""
+    pairs = set()
+    for match in PRIVILEGE.finditer(text.strip()):
+        priv, columns = match.group(1).strip().upper(), match.group(2)
+        if not priv:
+            continue
+        if columns is None:
+            pairs.add((priv, None))
+        else:
+            pairs.update((priv, c.strip().strip("`").lower()) for c in columns.split(",") if c.strip())
+    return pairs
+
+
+def privileges_sql(pairs):
+    """{('SELECT', None), ('UPDATE', 'password')} -> 'SELECT, UPDATE (`password`)' (stable order)."""
+    by_priv = {}
+    for priv, column in pairs:
+        by_priv.setdefault(priv, set())
+        if column is not None:
+            by_priv[priv].add(column)
+    parts = []
+    for priv in sorted(by_priv):
+        if (priv, None) in pairs:
+            parts.append(priv)
+        if by_priv[priv]:
+            parts.append(f"{priv} (" + ", ".join(sql_ident(c) for c in sorted(by_priv[priv])) + ")")
+    return ", ".join(parts)
+
+
 def wanted_grants(items):
+    """'db.table:PRIV,PRIV(col,col)' items -> {object: set of (privilege, column or None)}."""
     grants = {}
     for item in items:
         obj, _, privs = item.partition(":")
-        grants[object_sql(obj)] = {p.strip().upper() for p in privs.split(",") if p.strip()}
+        grants[object_sql(obj)] = parse_privileges(privs)
     return grants
 
 
@@ -74,7 +112,7 @@ def current_grants(client, name, host):
     for (line,) in client.run(f"SHOW GRANTS FOR {account(name, host)};"):
         match = GRANT_LINE.match(line)
         if match and match.group(2) != "*.*":
-            grants[match.group(2)] = {p.strip() for p in match.group(1).split(",")}
+            grants.setdefault(match.group(2), set()).update(parse_privileges(match.group(1)))
     return grants
 
 
@@ -117,18 +155,18 @@ def ensure_user(module, client):
     have = current_grants(client, name, host) if exists else {}
     want = wanted_grants(module.params["privileges"] or [])
     for obj, privs in want.items():
-        if "ALL PRIVILEGES" in have.get(obj, set()):
+        if ("ALL PRIVILEGES", None) in have.get(obj, set()):
             # A blanket grant (e.g. left by dbconfig-common) is narrowed to exactly what is wanted.
             statements.append(f"REVOKE ALL PRIVILEGES ON {obj} FROM {who};")
             have[obj] = set()
         missing = privs - have.get(obj, set())
         if missing:
-            statements.append(f"GRANT {', '.join(sorted(missing))} ON {obj} TO {who};")
+            statements.append(f"GRANT {privileges_sql(missing)} ON {obj} TO {who};")
         extra = have.get(obj, set()) - privs
         if extra:
-            statements.append(f"REVOKE {', '.join(sorted(extra))} ON {obj} FROM {who};")
+            statements.append(f"REVOKE {privileges_sql(extra)} ON {obj} FROM {who};")
     for obj, privs in have.items():
-        if obj not in want and privs != {"USAGE"}:
+        if obj not in want and privs != {("USAGE", None)}:
             statements.append(f"REVOKE ALL PRIVILEGES ON {obj} FROM {who};")
 
     if statements and not module.check_mode:
