@@ -94,6 +94,10 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "web__max_attachment_mb": settings.limits.max_attachment_mb,
         "roundcube__max_message_size": message_size_limit(settings.limits.max_attachment_mb),
         "facteur__password_min_length": passwords.MIN_LENGTH,
+        "unbound__enabled": settings.network.resolver == "local",
+        "postfix__dane": settings.network.resolver == "local",
+        "unbound__forwarders": list(settings.network.dns_forwarders),
+        "unbound__stub_zones": [zone.model_dump() for zone in settings.network.dns_stub_zones],
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
     }

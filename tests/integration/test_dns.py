@@ -114,3 +114,37 @@ def test_tlsa_record_matches_the_key_served_on_port_25(stack):
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     tlsa = [r["value"] for r in published_records(stack) if r["type"] == "TLSA"]
     assert tlsa and tlsa[0] == f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
+
+
+# --- the local validating resolver (unbound) -----------------------------------------------------
+
+def test_server_resolves_through_its_own_validating_resolver(stack):
+    assert "nameserver 127.0.0.1" in stack.read_file("/etc/resolv.conf").splitlines()
+    checked = stack.exec(["unbound-checkconf", "-o", "module-config"]).stdout.strip()
+    assert "validator" in checked  # DNSSEC validation on
+    postconf = stack.exec(["postconf", "-h", "smtp_tls_security_level", "smtp_dns_support_level"]).stdout
+    assert postconf.split() == ["dane", "dnssec"]
+
+
+@pytest.fixture
+def stub_zone(stack, dns_server):
+    """Point the local resolver's example.test at the test DNS (as network.dns_stub_zones would)."""
+    path = "/etc/unbound/unbound.conf.d/zz-test-stub.conf"
+    names = [zone.rstrip(".") for zone in zones(stack)]
+    text = "server:\n" + "".join(f'    domain-insecure: "{name}"\n    private-domain: "{name}"\n'
+                                  f'    local-zone: "{name}." transparent\n' for name in names)
+    text += "".join(f'stub-zone:\n    name: "{name}"\n    stub-addr: {dns_server.ip}\n' for name in names)
+    stack.exec(["sh", "-c", 'cat > "$1"', "sh", path], input=text)
+    stack.exec(["service", "unbound", "restart"])
+    yield
+    stack.exec(["rm", "-f", path])
+    stack.exec(["service", "unbound", "restart"])
+
+
+def test_check_through_the_local_resolver(stack, dns_server, stub_zone):
+    """`facteur dns --check` without --server asks the system resolver: unbound, then the zone's server."""
+    records = published_records(stack)
+    dns_server.serve([(r["name"], r["type"], r["value"]) for r in records], zones(stack))
+    cp = stack.facteur("dns", DOMAIN, "--check")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "missing" not in cp.stdout and "different" not in cp.stdout

@@ -16,7 +16,8 @@ DOCUMENTED = {
     "facteur__locale", "facteur__secrets_dir", "tls__mode", "tls__cert_file", "tls__key_file",
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
-    "nginx__mta_sts_policy",
+    "nginx__mta_sts_policy", "unbound__enabled", "unbound__forwarders", "unbound__stub_zones",
+    "postfix__dane",
     "backup__schedule", "backup__time",
     "web__max_attachment_mb", "roundcube__max_message_size", "facteur__password_min_length",
 }

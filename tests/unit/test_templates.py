@@ -23,7 +23,8 @@ RELEASES = {"2.3": "Debian-12.yml", "2.4": "Debian-13.yml"}
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # As Ansible's template module renders: trim_blocks on (a block tag eats its newline).
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
     env.globals["lookup"] = lambda *args, **kwargs: "x"
     return env
 
@@ -263,3 +264,25 @@ def test_postfixadmin_password_rule_and_list_cap_follow_settings():
     php = render_role("postfixadmin", "2.4", settings=settings)["etc/postfixadmin/config.local.php.j2"]
     assert "$CONF['alias_goto_limit'] = '7';" in php
     assert f"'/^.{{{passwords.MIN_LENGTH},}}$/su' => 'password_too_short {passwords.MIN_LENGTH}'," in php
+
+
+def test_unbound_stub_zones_and_forwarders():
+    settings = Settings.model_validate({"network": {
+        "dns_forwarders": ["192.0.2.53"],
+        "dns_stub_zones": [{"zone": "Corp.Example", "servers": ["192.0.2.10", "2001:db8::10"]}]}})
+    variables = roles_vars.build(settings)
+    assert variables["unbound__enabled"] and variables["postfix__dane"]
+    config = render_role("unbound", "2.4", settings=settings)["etc/unbound/unbound.conf.d/facteur.conf.j2"]
+    assert 'domain-insecure: "corp.example"' in config
+    assert re.search(r'stub-zone:\n    name: "corp.example"\n    stub-addr: 192.0.2.10\n'
+                     r'    stub-addr: 2001:db8::10', config)
+    assert 'forward-zone:\n    name: "."\n    forward-addr: 192.0.2.53' in config
+    assert "interface: 127.0.0.1" in config
+
+
+def test_system_resolver_means_no_unbound_and_no_dane():
+    settings = Settings.model_validate({"network": {"resolver": "system"}})
+    variables = roles_vars.build(settings)
+    assert not variables["unbound__enabled"] and not variables["postfix__dane"]
+    main_cf = render_role("postfix", "2.4", settings=settings)["etc/postfix/main.cf.j2"]
+    assert "smtp_tls_security_level = may" in main_cf and "dane" not in main_cf

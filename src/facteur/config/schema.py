@@ -151,6 +151,32 @@ class LimitSettings(_Model):
     )
 
 
+class StubZone(_Model):
+    """A DNS zone the local resolver asks given servers for."""
+
+    zone: str = Field(description="Zone name.", examples=["corp.example"])
+    servers: list[str] = Field(min_length=1, description="Addresses of its authoritative servers.",
+                               examples=[["192.0.2.53"]])
+
+    @field_validator("zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return normalize_domain(value)
+
+    @field_validator("servers")
+    @classmethod
+    def _servers(cls, values: list[str]) -> list[str]:
+        return [_ip_address(value) for value in values]
+
+
+def _ip_address(value: str) -> str:
+    """Return `value` as a normalised IP address; raise ValueError if it is not one."""
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
 class NetworkSettings(_Model):
     """Network trust."""
 
@@ -164,10 +190,41 @@ class NetworkSettings(_Model):
         examples=[["127.0.0.0/8", "[::1]/128", "192.0.2.10/32"]],
     )
 
+    resolver: Literal["local", "system"] = Field(
+        "local",
+        description=(
+            "`local`: a validating DNS resolver (unbound) on 127.0.0.1 that this server uses itself "
+            "(/etc/resolv.conf): DNSSEC for DANE, and DNS blocklists, which refuse queries coming "
+            "through big public resolvers. `system`: leave /etc/resolv.conf alone."
+        ),
+        examples=["system"],
+    )
+    dns_forwarders: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Local resolver only: send queries to these resolvers instead of asking the root servers "
+            "(answers are still DNSSEC-validated). Empty: resolve from the root."
+        ),
+        examples=[["192.0.2.53"]],
+    )
+    dns_stub_zones: list[StubZone] = Field(
+        default_factory=list,
+        description=(
+            "Local resolver only: zones answered by the given authoritative servers (a split "
+            "horizon, or a lab). Their answers are not DNSSEC-validated."
+        ),
+        examples=[[{"zone": "corp.example", "servers": ["192.0.2.53"]}]],
+    )
+
     @field_validator("mynetworks")
     @classmethod
     def _networks(cls, values: list[str]) -> list[str]:
         return [_postfix_network(value) for value in values]
+
+    @field_validator("dns_forwarders")
+    @classmethod
+    def _forwarders(cls, values: list[str]) -> list[str]:
+        return [_ip_address(value) for value in values]
 
 
 def _postfix_network(value: str) -> str:
