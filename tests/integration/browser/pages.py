@@ -151,9 +151,10 @@ class Roundcube:
                 b.screenshot("roundcube-inbox")
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Wait until Roundcube's scripts are loaded and no request is under way."""
-        self.b.wait(lambda d: d.execute_script("return !!(window.rcmail && rcmail.task && !rcmail.busy)"),
-                    timeout, "Roundcube loaded and idle")
+        """Wait until Roundcube's scripts are loaded, no request is under way and no "Loading..." shows."""
+        script = ("return !!(window.rcmail && rcmail.task && !rcmail.busy"
+                  " && !document.querySelector('#messagestack .loading'))")
+        self.b.wait(lambda d: d.execute_script(script), timeout, "Roundcube loaded and idle")
 
     def logout(self) -> None:
         self.b.forget_session()
