@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from facteur import secrets
-from facteur.config.schema import Settings
+from facteur.config.schema import Settings, duration_seconds
 
 MIB = 1024 * 1024
 # Where the tls role puts the server certificate and key in selfsigned mode.
@@ -83,4 +83,9 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "web__max_upload_mb": web_max_upload_mb(settings.limits.max_attachment_mb),
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
+        "fail2ban__enabled": settings.security.fail2ban,
+        "fail2ban__max_retry": settings.security.max_retry,
+        "fail2ban__find_time": duration_seconds(settings.security.find_time),
+        "fail2ban__ban_time": duration_seconds(settings.security.ban_time),
+        "fail2ban__ignore": list(settings.security.ignore),
     }

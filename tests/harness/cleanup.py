@@ -118,7 +118,7 @@ def known_names() -> set[str]:
             names.add(path.parent.name)
     spaces, _ = netns.list_ours()
     for space in spaces:
-        names.add(space[:-2] if space.endswith("-x") else space)
+        names.add(layout.container_of_netns(space))
     return names
 
 
@@ -130,7 +130,7 @@ def remove_all() -> list[str]:
     busy = {layout.slot_for(n).number for n in known_names() if _locked_by_other(n)}
     _, links = netns.list_ours()
     for link in links:
-        number = link.split("-", 1)[1].rstrip("p")
+        number = link.split("-", 1)[1].rstrip("p").split(".")[0]  # fcts-N.H: a test's client
         if number.isdigit() and int(number) in busy:
             continue
         if netns.link_exists(link):

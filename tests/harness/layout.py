@@ -72,6 +72,15 @@ class Slot:
     def stranger_ip(self) -> str:
         return f"198.18.{self.number}.3"
 
+    def address(self, host: int) -> str:
+        """198.18.N.`host`: the address of a test's own client on this link (netns.add_client)."""
+        return f"198.18.{self.number}.{host}"
+
+    def client_veth(self, host: int | str) -> str:
+        """Host end of the veth of client `host` (fcts-N.H: one of the stranger's names, so that
+        cleanup finds it and knows its slot)."""
+        return f"fcts-{self.number}.{host}"
+
     @property
     def bridge(self) -> str:
         return f"fctbr-{self.number}"
@@ -116,6 +125,19 @@ def slot_for(name: str) -> Slot:
 
 def stranger_netns(name: str) -> str:
     return f"{name}-x"
+
+
+def client_netns(name: str, host: int | str) -> str:
+    """Namespace of a test's own client `host` (198.18.N.host) on container `name`'s link."""
+    return f"{name}-c{host}"
+
+
+def container_of_netns(netns: str) -> str:
+    """Given one of the harness's namespace names, return the name of the container it belongs to."""
+    base, sep, suffix = netns.rpartition("-")
+    if sep and (suffix == "x" or (suffix[:1] == "c" and suffix[1:].isdigit())):
+        return base
+    return netns
 
 
 def state_file(name: str) -> Path:
