@@ -17,7 +17,8 @@ DOCUMENTED = {
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
     "backup__schedule", "backup__time",
-    "fail2ban__enabled", "fail2ban__max_retry", "fail2ban__find_time", "fail2ban__ban_time", "fail2ban__ignore",
+    "fail2ban__enabled", "fail2ban__max_retry", "fail2ban__find_time", "fail2ban__ban_time",
+    "fail2ban__ignore",
 }
 
 

@@ -381,7 +381,9 @@ class Settings(_Model):
     )
     security: SecuritySettings = Field(
         default_factory=SecuritySettings,
-        description="Brute-force protection (fail2ban): failures before a ban, window, ban length, exemptions.",
+        description=(
+            "Brute-force protection (fail2ban): failures before a ban, window, ban length, exemptions."
+        ),
         examples=[{"ban_time": "1d", "ignore": ["192.0.2.10"]}],
     )
 
