@@ -9,6 +9,7 @@ import pytest
 from tests.unit.test_templates import render_role
 
 from facteur import roles_vars
+from facteur.checks import system
 from facteur.config.load import parse_settings
 from facteur.config.schema import Settings, duration_seconds
 from facteur.errors import ConfigError
@@ -153,3 +154,10 @@ def test_filters_are_facteurs_own():
     assert '"POST /postfixadmin/(?:users/)?login\\.php' in postfixadmin
     moved = render_role("fail2ban", "2.4", overrides={"nginx__postfixadmin_path": "/admin"})
     assert '"POST /admin/(?:users/)?login' in moved["etc/fail2ban/filter.d/facteur-postfixadmin.conf.j2"]
+
+
+def test_status_checks_fail2ban_where_facteurs_jails_are(tmp_path):
+    jails = tmp_path / "facteur.conf"
+    assert "fail2ban" not in system.services(jails)
+    jails.write_text("[DEFAULT]\n")
+    assert system.services(jails) == (*system.SERVICES, "fail2ban")
