@@ -161,3 +161,15 @@ def test_status_checks_fail2ban_where_facteurs_jails_are(tmp_path):
     assert "fail2ban" not in system.services(jails)
     jails.write_text("[DEFAULT]\n")
     assert system.services(jails) == (*system.SERVICES, "fail2ban")
+
+
+def test_the_database_keeps_bans_as_long_as_they_last():
+    def purge_age(ban_time: str) -> str:
+        settings = Settings.model_validate({"security": {"ban_time": ban_time}})
+        text = render_role("fail2ban", "2.4", settings=settings)["etc/fail2ban/fail2ban.d/facteur.conf.j2"]
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(text)
+        return parser["DEFAULT"]["dbpurgeage"]
+
+    assert purge_age("1h") == "86400"
+    assert purge_age("1w") == "604800"
