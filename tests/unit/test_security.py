@@ -122,7 +122,7 @@ def test_every_jail_enabled_with_its_ports(service_mgr):
     assert set(conf["facteur-dovecot"]["port"].split(",")) == {"110", "143", "993", "995", "4190"}
     for jail in ("facteur-roundcube", "facteur-postfixadmin"):
         assert conf[jail]["port"] == "80,443"
-        assert conf[jail]["logpath"] == "/var/log/nginx/access.log"
+        assert conf[jail]["logpath"] == "/var/log/nginx/facteur-logins.log"
         assert conf[jail]["backend"] == "auto"
 
 
@@ -151,9 +151,21 @@ def test_filters_are_facteurs_own():
         parser.read_string(text)
         assert parser["Definition"]["failregex"].count("<HOST>") == 1, jail
     postfixadmin = rendered["etc/fail2ban/filter.d/facteur-postfixadmin.conf.j2"]
-    assert '"POST /postfixadmin/(?:users/)?login\\.php' in postfixadmin
+    assert " 200 POST /postfixadmin/(?:users/)?login\\.php$" in postfixadmin
     moved = render_role("fail2ban", "2.4", overrides={"nginx__postfixadmin_path": "/admin"})
-    assert '"POST /admin/(?:users/)?login' in moved["etc/fail2ban/filter.d/facteur-postfixadmin.conf.j2"]
+    assert " POST /admin/(?:users/)?login" in moved["etc/fail2ban/filter.d/facteur-postfixadmin.conf.j2"]
+
+
+def test_nginx_logs_the_posts_that_the_web_jails_read():
+    site = render_role("nginx", "2.4")["etc/nginx/sites-available/facteur.conf.j2"]
+    conf = jail_conf()
+    log = conf["facteur-roundcube"]["logpath"]
+    assert conf["facteur-postfixadmin"]["logpath"] == log
+    assert f"access_log {log} facteur_logins if=$facteur_log_post;" in site
+    # Address first, normalised path last: the filters anchor on both ends.
+    assert "log_format facteur_logins '$remote_addr [$time_local] $status $request_method $uri';" in site
+    # Debian's access log is kept (an access_log in a server replaces the inherited one).
+    assert "access_log /var/log/nginx/access.log;" in site
 
 
 def test_status_checks_fail2ban_where_facteurs_jails_are(tmp_path):
