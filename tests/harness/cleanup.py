@@ -88,7 +88,8 @@ def remove_container(name: str, lock_held: bool = False) -> list[str]:
             umount_tree(run_dir)
             done.append(f"{name}: unmounted {run_dir}/merged")
     slot = layout.slot_for(name)
-    if any(netns.exists(n) for n in (name, layout.stranger_netns(name))) or any(
+    clients = list(Path("/run/netns").glob(layout.client_netns(name, "*")))
+    if clients or any(netns.exists(n) for n in (name, layout.stranger_netns(name))) or any(
             netns.link_exists(link) for link in (slot.bridge, slot.host_veth, slot.stranger_veth)):
         netns.remove(name, slot)
         done.append(f"{name}: removed network namespace(s) and links of 198.18.{slot.number}.0/24")
