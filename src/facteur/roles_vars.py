@@ -11,7 +11,7 @@ from typing import Any
 
 from facteur import secrets
 from facteur.admin import passwords
-from facteur.config.schema import Settings
+from facteur.config.schema import Settings, duration_seconds
 from facteur.dns import mtasts
 
 MIB = 1024 * 1024
@@ -100,4 +100,9 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "unbound__stub_zones": [zone.model_dump() for zone in settings.network.dns_stub_zones],
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
+        "fail2ban__enabled": settings.security.fail2ban,
+        "fail2ban__max_retry": settings.security.max_retry,
+        "fail2ban__find_time": duration_seconds(settings.security.find_time),
+        "fail2ban__ban_time": duration_seconds(settings.security.ban_time),
+        "fail2ban__ignore": list(settings.security.ignore),
     }

@@ -88,9 +88,9 @@ def remove_container(name: str, lock_held: bool = False) -> list[str]:
             umount_tree(run_dir)
             done.append(f"{name}: unmounted {run_dir}/merged")
     slot = layout.slot_for(name)
-    spaces = [name] + [layout.peer_netns(name, tag) for tag in layout.PEERS]
-    if any(netns.exists(n) for n in spaces) or any(
-            netns.link_exists(link) for link in (slot.bridge, slot.host_veth, *slot.peer_veths)):
+    clients = list(Path("/run/netns").glob(layout.client_netns(name, "*")))
+    if clients or any(netns.exists(n) for n in (name, layout.stranger_netns(name))) or any(
+            netns.link_exists(link) for link in (slot.bridge, slot.host_veth, slot.stranger_veth)):
         netns.remove(name, slot)
         done.append(f"{name}: removed network namespace(s) and links of 198.18.{slot.number}.0/24")
     for run_dir in sorted(run_dirs):
@@ -131,7 +131,7 @@ def remove_all() -> list[str]:
     busy = {layout.slot_for(n).number for n in known_names() if _locked_by_other(n)}
     _, links = netns.list_ours()
     for link in links:
-        number = link.split("-")[1].rstrip("p")  # fcts-N, fcts-Np, fcts-N-TAG
+        number = link.split("-", 1)[1].rstrip("p").split(".")[0]  # fcts-N.H: a test's client
         if number.isdigit() and int(number) in busy:
             continue
         if netns.link_exists(link):

@@ -304,6 +304,9 @@ class Container:
             "--console=passive", "--resolv-conf=off", "--link-journal=no", "--timezone=off",
             f"--bind-ro={layout.REPO}:{layout.SRC_IN_CONTAINER}",
             f"--bind-ro={wheels}:{layout.WHEELHOUSE_IN_CONTAINER}",
+            # fail2ban's bans are nftables (Debian 13) or iptables (Debian 12) rules: they need
+            # CAP_NET_ADMIN, which then acts on the container's own network namespace only.
+            "--capability=CAP_NET_ADMIN",
         ]
         if self.init:
             argv.append("--boot")

@@ -1,7 +1,7 @@
 """The simulated internet's DNS: Debian's nsd, authoritative for test zones, in a peer namespace.
 
-It runs on the host (installed by ./tests/run, never started as a host service) inside the peer
-namespace "dns" of a container's link (198.18.N.53), so only that link can reach it.
+It runs on the host (installed by ./tests/run, never started as a host service) inside a client
+namespace of its own on a container's link (198.18.N.53), so only that link can reach it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import dns.rdatatype
 
 from . import log, netns
 from .container import Container
+from .hostcmd import run
 from .waits import wait_until
 
 NSD = "/usr/sbin/nsd"
+HOST = 53  # 198.18.N.53
 
 
 def zone_of(name: str, zones: list[str]) -> str | None:
@@ -33,8 +35,9 @@ class AuthoritativeDNS:
 
     def __init__(self, container: Container) -> None:
         self.container = container
-        self.ip = container.slot.peer_ip("dns")
-        self.netns = netns.add_peer(container.netns, container.slot, "dns")
+        self.netns, self.ip = netns.add_client(container.netns, container.slot, HOST)
+        # A namespace left by an earlier run had another MAC address: let the container ask again.
+        run(["ip", "-n", container.netns, "neigh", "flush", "to", self.ip], check=False)
         self.dir = Path(tempfile.mkdtemp(prefix="facteur-dns-"))
         self._proc: subprocess.Popen | None = None
         self._serial = 1
@@ -96,7 +99,6 @@ class AuthoritativeDNS:
             self._proc = None
 
     def close(self) -> None:
-        """Stop nsd. The namespace stays until the container goes (a new veth would get a new MAC
-        address that the container's neighbour cache does not know yet)."""
         self.stop()
+        netns.remove_client(self.container.netns, self.container.slot, HOST)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -72,6 +72,15 @@ class Slot:
     def stranger_ip(self) -> str:
         return f"198.18.{self.number}.3"
 
+    def address(self, host: int) -> str:
+        """198.18.N.`host`: the address of a test's own client on this link (netns.add_client)."""
+        return f"198.18.{self.number}.{host}"
+
+    def client_veth(self, host: int | str) -> str:
+        """Host end of the veth of client `host` (fcts-N.H: one of the stranger's names, so that
+        cleanup finds it and knows its slot)."""
+        return f"fcts-{self.number}.{host}"
+
     @property
     def bridge(self) -> str:
         return f"fctbr-{self.number}"
@@ -83,24 +92,6 @@ class Slot:
     @property
     def stranger_veth(self) -> str:
         return f"fcts-{self.number}"
-
-    def peer_ip(self, tag: str) -> str:
-        """Address of the peer `tag` (see PEERS) on this link."""
-        return f"198.18.{self.number}.{PEERS[tag]}"
-
-    def peer_veth(self, tag: str) -> str:
-        """Host end of the peer `tag`'s veth (the stranger keeps its historical name)."""
-        return self.stranger_veth if tag == "x" else f"fcts-{self.number}-{tag}"
-
-    @property
-    def peer_veths(self) -> list[str]:
-        return [self.peer_veth(tag) for tag in PEERS]
-
-
-#: Other machines on a container's link, each in its own namespace `<container>-<tag>`, by the last
-#: byte of their address: "x" is the stranger (an untrusted client), "dns" the simulated internet's
-#: authoritative DNS server.
-PEERS = {"x": 3, "dns": 53}
 
 
 #: FACTEUR_TEST_INSTANCE=1..9 gives a test session its own set of machines (`fct-trixie-i1`, ...)
@@ -132,18 +123,21 @@ def slot_for(name: str) -> Slot:
     return Slot(20 + zlib.crc32(name.encode()) % 30)
 
 
-def peer_netns(name: str, tag: str) -> str:
-    return f"{name}-{tag}"
-
-
 def stranger_netns(name: str) -> str:
-    return peer_netns(name, "x")
+    return f"{name}-x"
 
 
-def container_of_netns(space: str) -> str:
-    """Return the container a namespace belongs to (itself, or the owner of a peer namespace)."""
-    base, _, tag = space.rpartition("-")
-    return base if base and tag in PEERS else space
+def client_netns(name: str, host: int | str) -> str:
+    """Namespace of a test's own client `host` (198.18.N.host) on container `name`'s link."""
+    return f"{name}-c{host}"
+
+
+def container_of_netns(netns: str) -> str:
+    """Given one of the harness's namespace names, return the name of the container it belongs to."""
+    base, sep, suffix = netns.rpartition("-")
+    if sep and (suffix == "x" or (suffix[:1] == "c" and suffix[1:].isdigit())):
+        return base
+    return netns
 
 
 def state_file(name: str) -> Path:

@@ -20,6 +20,8 @@ DOCUMENTED = {
     "postfix__dane",
     "backup__schedule", "backup__time",
     "web__max_attachment_mb", "roundcube__max_message_size", "facteur__password_min_length",
+    "fail2ban__enabled", "fail2ban__max_retry", "fail2ban__find_time", "fail2ban__ban_time",
+    "fail2ban__ignore",
 }
 
 

@@ -18,6 +18,8 @@ from facteur.checks import ERROR, OK, WARNING, CheckResult
 from facteur.checks.backup import check_backup
 
 SERVICES = ("postfix", "dovecot", "mariadb")
+# fail2ban is one more service where facteur's jails are installed (security.fail2ban: true).
+FAIL2BAN_JAILS = Path("/etc/fail2ban/jail.d/facteur.conf")
 QUEUE_WARNING = 100
 QUEUE_ERROR = 1000
 DISK_WARNING = 85.0
@@ -206,10 +208,15 @@ def check_ports(probe: Callable[[int], bool] = port_open, systemd: bool | None =
     return CheckResult("ports", ERROR, f"not listening: {names}", hint)
 
 
+def services(fail2ban_jails: Path = FAIL2BAN_JAILS) -> tuple[str, ...]:
+    """Return the services `facteur status` checks: fail2ban too if facteur's jails are installed."""
+    return SERVICES + (("fail2ban",) if fail2ban_jails.exists() else ())
+
+
 def status_checks(runner: Runner = run) -> list[CheckResult]:
     """Run every `facteur status` check and return the results in display order."""
     systemd = has_systemd()
-    results = [check_service(name, runner, systemd) for name in SERVICES]
+    results = [check_service(name, runner, systemd) for name in services()]
     if shutil.which("postqueue") or runner is not run:
         results.append(check_queue(runner))
     else:

@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "status",
         help="health of the mail system, with how to fix what is wrong",
-        description="Check the services (postfix, dovecot, mariadb), the mail queue, disk space, the "
-        "TLS certificate and the mail ports. Exit status 1 if any check is an error.",
+        description="Check the services (postfix, dovecot, mariadb, fail2ban), the mail queue, disk space, "
+        "the TLS certificate and the mail ports. Exit status 1 if any check is an error.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--config", metavar="PATH", default=None, help="facteur configuration file")

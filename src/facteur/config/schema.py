@@ -312,6 +312,77 @@ def duration_seconds(value: str | int) -> int:
     return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
+class SecuritySettings(_Model):
+    """Brute-force protection: fail2ban bans an address after repeated failed logins (SMTP AUTH,
+    IMAP/POP3, Roundcube, PostfixAdmin)."""
+
+    fail2ban: bool = Field(
+        True,
+        description=(
+            "Run fail2ban with facteur's jails (Postfix SASL, Dovecot, Roundcube, PostfixAdmin). "
+            "`false` removes facteur's jails and stops fail2ban."
+        ),
+        examples=[False],
+    )
+    max_retry: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Failed logins from one address, within `find_time`, that get it banned.",
+        examples=[10],
+    )
+    find_time: str = Field(
+        "10m",
+        description="Window in which `max_retry` failures count: a duration like 600s, 10m, 1h.",
+        examples=["30m"],
+    )
+    ban_time: str = Field(
+        "1h",
+        description=(
+            "How long a banned address stays blocked on the login ports of the service it failed "
+            "on: a duration like 60s, 10m, 1h, 1d."
+        ),
+        examples=["1d"],
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses and networks that are never banned (an office, a monitoring host), IPv4 or "
+            "IPv6: `192.0.2.10`, `198.51.100.0/24`, `2001:db8::/48`. Loopback is always exempt "
+            "(the webmail logs into IMAP and SMTP from it)."
+        ),
+        examples=[["192.0.2.10", "2001:db8:1::/48"]],
+    )
+
+    @field_validator("find_time", "ban_time", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError(f"{value!r} is not a duration (like 60s, 10m, 1h or 1d)")
+        text = str(value).strip().lower()
+        if duration_seconds(text) < 10:
+            raise ValueError(f"{value!r} is too short (at least 10s)")
+        return text
+
+    @field_validator("ignore")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        return [_address_or_network(value) for value in values]
+
+
+def _address_or_network(value: str) -> str:
+    """Given an IPv4/IPv6 address or network (CIDR), return it normalised (an address without /32 or
+    /128); raise ValueError if it is neither."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an address or network (like 192.0.2.10, 198.51.100.0/24 "
+                         "or 2001:db8::/48)") from None
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
 class Settings(_Model):
     """facteur's configuration: /etc/facteur/facteur.yml."""
 
@@ -374,6 +445,13 @@ class Settings(_Model):
         default_factory=BackupSettings,
         description="Backups (restic): schedule, repository, retention.",
         examples=[{"repository": "/srv/backup/restic", "time": "02:00"}],
+    )
+    security: SecuritySettings = Field(
+        default_factory=SecuritySettings,
+        description=(
+            "Brute-force protection (fail2ban): failures before a ban, window, ban length, exemptions."
+        ),
+        examples=[{"ban_time": "1d", "ignore": ["192.0.2.10"]}],
     )
 
     @field_validator("hostname")
