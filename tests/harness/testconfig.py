@@ -18,6 +18,16 @@ CONFIG_PATH = "/etc/facteur/facteur.yml"
 def sections(container: Container) -> dict:
     """Return the settings that differ from the defaults for the tests on `container`."""
     settings: dict = {}
+    # Filtering (test_filtering.py). No internet: no blocklist or fuzzy lookups, each of which would
+    # only wait for a DNS timeout. ClamAV has no signatures until test_filtering.py loads its own, so
+    # the other features' tests need unscannable mail accepted (test_filtering.py checks tempfail by
+    # installing again with it). A tiny hourly limit for one dedicated sender, so that the rate
+    # limit can be reached in a test without slowing any other test's sender.
+    settings["filter"] = {
+        "on_failure": "accept",
+        "network_lookups": False,
+        "ratelimit_users": {"ratelimited@example.test": 3},
+    }
     return settings
 
 

@@ -17,6 +17,10 @@ DOCUMENTED = {
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
     "backup__schedule", "backup__time",
+    "filter__enabled", "filter__on_failure", "filter__reject_score", "filter__junk_score",
+    "filter__antivirus", "filter__max_scan_bytes", "filter__dkim_selector", "filter__ratelimit_per_hour",
+    "filter__ratelimit_users",
+    "filter__network_lookups", "filter__dns_timeout_s",
 }
 
 
@@ -104,3 +108,21 @@ def test_web_upload_limit_covers_the_encoded_attachment():
     assert variables["web__max_upload_mb"] * MIB >= variables["postfix__message_size_limit"]
     small = Settings.model_validate({"limits": {"max_attachment_mb": 10}})
     assert roles_vars.build(small)["web__max_upload_mb"] == 15
+
+
+def test_filter_defaults_scan_every_accepted_message():
+    variables = roles_vars.build(Settings())
+    assert variables["filter__enabled"] is True
+    assert variables["filter__on_failure"] == "tempfail"
+    assert variables["filter__max_scan_bytes"] == variables["postfix__message_size_limit"]
+    assert variables["filter__ratelimit_per_hour"] == 500
+
+
+def test_filter_settings_are_passed():
+    settings = Settings(filter={"max_scan_mb": 10, "on_failure": "accept", "antivirus": True,
+                                "enabled": False, "dkim_selector": "Mail2026"})
+    variables = roles_vars.build(settings)
+    assert variables["filter__max_scan_bytes"] == 10 * MIB
+    assert variables["filter__on_failure"] == "accept"
+    assert variables["filter__antivirus"] is False  # no antivirus without the filter
+    assert variables["filter__dkim_selector"] == "mail2026"

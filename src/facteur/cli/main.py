@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mailbox",
     "alias",
     "lists",
+    "dkim",
     "status",
     "check",
     "backup",
