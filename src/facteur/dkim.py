@@ -1,8 +1,9 @@
 """DKIM keys of the hosted domains, used by rspamd to sign outgoing mail (and ARC-seal incoming).
 
 One 2048-bit RSA key per domain and selector: /etc/facteur/dkim/DOMAIN.SELECTOR.key (PEM,
-root:_rspamd 0640), made once. A domain whose key was rotated has a line `DOMAIN SELECTOR` in
-/etc/facteur/dkim/selectors.map (rspamd's selector_map); the others use `filter.dkim_selector`.
+root:_rspamd 0640), made once. /etc/facteur/dkim/selectors.map (rspamd's selector_map) has a line
+`DOMAIN SELECTOR` for each signed domain: `filter.dkim_selector` when its key was made, a new one
+after `facteur dkim rotate`. rspamd signs only the domains listed there.
 """
 
 from __future__ import annotations
@@ -77,15 +78,33 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def ensure_key(domain: str, selector: str, directory: Path | None = None) -> bool:
-    """Make the key of `domain` for `selector` if it does not exist; return True if it was made."""
-    path = key_path(normalize_domain(domain), selector, directory)
-    if path.exists():
-        return False
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    _write_private(path, pem)
-    return True
+    """Make sure `domain` has a signing key and a line in the selector map; return True if a key
+    was made. A domain already in the map keeps its selector (`selector` is for new domains).
+
+    rspamd signs only the domains of the map, so a domain without a key is never signed."""
+    directory = directory or dkim_dir()
+    domain = normalize_domain(domain)
+    mapping = read_selector_map(directory)
+    selector = mapping.get(domain, selector)
+    path = key_path(domain, selector, directory)
+    made = False
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        _write_private(path, pem)
+        made = True
+    if mapping.get(domain) != selector:
+        mapping[domain] = selector
+        _write_map(mapping, directory)
+        reload_rspamd()
+    return made
+
+
+def _write_map(mapping: dict[str, str], directory: Path) -> None:
+    text = "# Written by facteur (facteur.dkim): DOMAIN SELECTOR, rspamd's DKIM selector_map.\n"
+    text += "".join(f"{d} {s}\n" for d, s in sorted(mapping.items()))
+    _write_private(directory / MAP_NAME, text.encode())
 
 
 def public_key_b64(domain: str, selector: str, directory: Path | None = None) -> str:
@@ -130,12 +149,13 @@ def rotate(domain: str, base_selector: str, directory: Path | None = None,
     while key_path(domain, selector, directory).exists():
         n += 1
         selector = f"{base_selector}-{stamp}-{n}"
-    ensure_key(domain, selector, directory)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    _write_private(key_path(domain, selector, directory),
+                   key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))
     mapping = read_selector_map(directory)
     mapping[domain] = selector
-    text = "# Written by `facteur dkim rotate`: DOMAIN SELECTOR (rspamd's DKIM selector_map).\n"
-    text += "".join(f"{d} {s}\n" for d, s in sorted(mapping.items()))
-    _write_private(directory / MAP_NAME, text.encode())
+    _write_map(mapping, directory)
     reload_rspamd()
     return selector
 

@@ -61,3 +61,12 @@ def test_rotate_makes_a_new_selector_and_maps_it(tmp_path):
 def test_rotate_needs_an_existing_key(tmp_path):
     with pytest.raises(FacteurError, match="no DKIM key"):
         dkim.rotate("example.org", "facteur", tmp_path)
+
+
+def test_new_key_is_listed_in_the_selector_map_and_keeps_its_selector(tmp_path):
+    dkim.ensure_key("example.org", "facteur", tmp_path)
+    assert dkim.read_selector_map(tmp_path) == {"example.org": "facteur"}
+    # A later change of filter.dkim_selector does not move an existing domain.
+    assert dkim.ensure_key("example.org", "other", tmp_path) is False
+    assert dkim.current_selector("example.org", "other", tmp_path) == "facteur"
+    assert (tmp_path / "selectors.map").stat().st_mode & 0o777 == 0o640
