@@ -416,10 +416,14 @@ def test_mail_is_accepted_unchecked_when_rspamd_is_down_with_on_failure_accept(f
         rspamd_ready(filtering)
 
 
-def _set_on_failure(stack, value: str) -> None:
+def _set_on_failure(stack, value: str, max_scan_mb: int | None = None) -> None:
+    """Install again with filter.on_failure = `value` (and filter.max_scan_mb if given)."""
     config = stack.read_file("/etc/facteur/facteur.yml")
-    new = re.sub(r"on_failure: \w+", f"on_failure: {value}", config)
-    assert new != config or f"on_failure: {value}" in config
+    new = re.sub(r"\n  max_scan_mb: \d+", "", config)
+    new = re.sub(r"on_failure: \w+", f"on_failure: {value}", new)
+    assert f"on_failure: {value}" in new
+    if max_scan_mb is not None:
+        new = new.replace(f"on_failure: {value}", f"on_failure: {value}\n  max_scan_mb: {max_scan_mb}")
     stack.exec(["sh", "-c", 'cat > "$1"', "sh", "/etc/facteur/facteur.yml"], input=new)
     result = stack.exec(["/usr/local/sbin/facteur", "install"], timeout=900, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -427,8 +431,14 @@ def _set_on_failure(stack, value: str) -> None:
 
 
 def test_on_failure_tempfail_defers_mail_when_rspamd_or_clamav_is_down(filtering):
-    _set_on_failure(filtering, "tempfail")
+    # Also a 1 MiB antivirus limit: a larger message passes unscanned, with a header saying so.
+    _set_on_failure(filtering, "tempfail", max_scan_mb=1)
     try:
+        big = message("Over the scan limit", "See attachment.\n", sender=SENDER,
+                      attachment=bytes(2 * 1024 * 1024) + EICAR.encode())
+        send_submission(filtering, big, SENDER, SENDER_PW)
+        raw = fetch_raw(filtering, RCPT, RCPT_PW, big["Message-ID"])
+        assert b"X-Virus-Scan: skipped, too large" in raw
         assert "= tempfail" in filtering.exec(["postconf", "milter_default_action"]).stdout
         service(filtering, "rspamd", "stop")
         try:
