@@ -105,4 +105,33 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "fail2ban__find_time": duration_seconds(settings.security.find_time),
         "fail2ban__ban_time": duration_seconds(settings.security.ban_time),
         "fail2ban__ignore": list(settings.security.ignore),
+        **filter_vars(settings),
+    }
+
+
+def max_scan_bytes(settings: Settings) -> int:
+    """Return the largest message scanned for viruses, in bytes: `filter.max_scan_mb`, or by default
+    Postfix's message_size_limit (every accepted message is scanned)."""
+    if settings.filter.max_scan_mb is not None:
+        return settings.filter.max_scan_mb * MIB
+    return message_size_limit(settings.limits.max_attachment_mb)
+
+
+def filter_vars(settings: Settings) -> dict[str, Any]:
+    """Return the variables of the redis, rspamd and clamav roles (and of Postfix's and Dovecot's
+    milter and Junk settings) from the `filter` section."""
+    f = settings.filter
+    return {
+        "filter__enabled": f.enabled,
+        "filter__on_failure": f.on_failure,
+        "filter__reject_score": f.reject_score,
+        "filter__junk_score": f.junk_score,
+        "filter__antivirus": f.enabled and f.antivirus,
+        "filter__max_scan_bytes": max_scan_bytes(settings),
+        "filter__dkim_selector": f.dkim_selector,
+        "filter__ratelimit_per_hour": f.ratelimit_per_hour,
+        "filter__ratelimit_users": [{"user": user, "per_hour": count}
+                                    for user, count in sorted(f.ratelimit_users.items())],
+        "filter__network_lookups": f.network_lookups,
+        "filter__dns_timeout_s": f.dns_timeout_s,
     }

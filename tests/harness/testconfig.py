@@ -22,6 +22,16 @@ def sections(container: Container) -> dict:
     # fail logins on purpose; the host must never be banned (every later test's connection would be
     # refused), and a ban must end within a test's patience: 60 s, not the hour of production.
     settings["security"] = {"ignore": [container.host_ip], "ban_time": "60s"}
+    # Filtering (test_filtering.py). No internet: no blocklist or fuzzy lookups, each of which would
+    # only wait for a DNS timeout. ClamAV has no signatures until test_filtering.py loads its own, so
+    # the other features' tests need unscannable mail accepted (test_filtering.py checks tempfail by
+    # installing again with it). A tiny hourly limit for one dedicated sender, so that the rate
+    # limit can be reached in a test without slowing any other test's sender.
+    settings["filter"] = {
+        "on_failure": "accept",
+        "network_lookups": False,
+        "ratelimit_users": {"ratelimited@example.test": 3},
+    }
     return settings
 
 

@@ -22,6 +22,10 @@ DOCUMENTED = {
     "web__max_attachment_mb", "roundcube__max_message_size", "facteur__password_min_length",
     "fail2ban__enabled", "fail2ban__max_retry", "fail2ban__find_time", "fail2ban__ban_time",
     "fail2ban__ignore",
+    "filter__enabled", "filter__on_failure", "filter__reject_score", "filter__junk_score",
+    "filter__antivirus", "filter__max_scan_bytes", "filter__dkim_selector", "filter__ratelimit_per_hour",
+    "filter__ratelimit_users",
+    "filter__network_lookups", "filter__dns_timeout_s",
 }
 
 
@@ -128,3 +132,19 @@ def test_password_rule_is_the_cli_rule():
     from facteur.admin import passwords
 
     assert roles_vars.build(Settings())["facteur__password_min_length"] == passwords.MIN_LENGTH == 8
+def test_filter_defaults_scan_every_accepted_message():
+    variables = roles_vars.build(Settings())
+    assert variables["filter__enabled"] is True
+    assert variables["filter__on_failure"] == "tempfail"
+    assert variables["filter__max_scan_bytes"] == variables["postfix__message_size_limit"]
+    assert variables["filter__ratelimit_per_hour"] == 500
+
+
+def test_filter_settings_are_passed():
+    settings = Settings(filter={"max_scan_mb": 10, "on_failure": "accept", "antivirus": True,
+                                "enabled": False, "dkim_selector": "Mail2026"})
+    variables = roles_vars.build(settings)
+    assert variables["filter__max_scan_bytes"] == 10 * MIB
+    assert variables["filter__on_failure"] == "accept"
+    assert variables["filter__antivirus"] is False  # no antivirus without the filter
+    assert variables["filter__dkim_selector"] == "mail2026"

@@ -286,3 +286,42 @@ def test_system_resolver_means_no_unbound_and_no_dane():
     assert not variables["unbound__enabled"] and not variables["postfix__dane"]
     main_cf = render_role("postfix", "2.4", settings=settings)["etc/postfix/main.cf.j2"]
     assert "smtp_tls_security_level = may" in main_cf and "dane" not in main_cf
+def test_filter_milter_in_postfix_follows_settings():
+    main_cf = render_role("postfix", "2.4")["etc/postfix/main.cf.j2"]
+    assert "\nsmtpd_milters = inet:127.0.0.1:11332\n" in main_cf
+    assert "\nnon_smtpd_milters = inet:127.0.0.1:11332\n" in main_cf
+    assert "\nmilter_default_action = tempfail\n" in main_cf
+    accept = Settings.model_validate({"filter": {"on_failure": "accept"}})
+    assert "\nmilter_default_action = accept\n" in render_role("postfix", "2.4", settings=accept)[
+        "etc/postfix/main.cf.j2"]
+    off = Settings.model_validate({"filter": {"enabled": False}})
+    assert "milter" not in render_role("postfix", "2.4", settings=off)["etc/postfix/main.cf.j2"]
+
+
+@pytest.mark.parametrize("template_set", sorted(RELEASES))
+def test_junk_sieve_script_runs_before_the_users_own(template_set):
+    conf = render_role("dovecot", template_set)[f"etc/dovecot/{template_set}/dovecot.conf.j2"]
+    assert "/etc/dovecot/sieve/spam-to-junk.sieve" in conf
+    off = Settings.model_validate({"filter": {"enabled": False}})
+    conf = render_role("dovecot", template_set, settings=off)[f"etc/dovecot/{template_set}/dovecot.conf.j2"]
+    assert "spam-to-junk" not in conf
+
+
+def test_rspamd_follows_filter_settings():
+    settings = Settings.model_validate({"filter": {
+        "reject_score": 12, "junk_score": 5, "ratelimit_per_hour": 200, "network_lookups": False,
+        "ratelimit_users": {"robot@example.test": 5000}}})
+    rendered = render_role("rspamd", "2.4", settings=settings)
+    actions = rendered["etc/rspamd/local.d/actions.conf.j2"]
+    assert "reject = 12.0;" in actions and "add_header = 5.0;" in actions
+    ratelimit = rendered["etc/rspamd/local.d/ratelimit.conf.j2"]
+    assert """selector = 'user.lower.not_in("robot@example.test")';""" in ratelimit
+    assert """selector = 'user.lower.equal("robot@example.test")';""" in ratelimit
+    assert 'rate = "200 / 1h";' in ratelimit and 'rate = "5000 / 1h";' in ratelimit
+    assert "enabled = false;" in rendered["etc/rspamd/local.d/rbl.conf.j2"]
+    # tempfail (default): a message ClamAV could not scan is deferred.
+    assert "CLAM_VIRUS_FAIL" in rendered["etc/rspamd/local.d/force_actions.conf.j2"]
+    accept = Settings.model_validate({"filter": {"on_failure": "accept"}})
+    rendered = render_role("rspamd", "2.4", settings=accept)
+    assert "CLAM_VIRUS_FAIL" not in rendered["etc/rspamd/local.d/force_actions.conf.j2"]
+    assert "enabled = false;" not in rendered["etc/rspamd/local.d/rbl.conf.j2"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from facteur.checks import ERROR, OK, WARNING, CheckResult
 from facteur.checks.backup import check_backup
+from facteur.checks.filter import filter_checks
 
 SERVICES = ("postfix", "dovecot", "mariadb")
 # fail2ban is one more service where facteur's jails are installed (security.fail2ban: true).
@@ -225,4 +226,5 @@ def status_checks(runner: Runner = run) -> list[CheckResult]:
     results.append(check_certificate(CERT_FILE, runner))
     results.append(check_ports(systemd=systemd))
     results.append(check_backup())
+    results.extend(filter_checks(lambda name: check_service(name, runner, systemd), systemd))
     return results

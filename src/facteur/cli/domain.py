@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from facteur import dkim
 from facteur.admin import alias_domains, db, domains
 from facteur.admin.cliutil import add_config_argument, load_settings, note, print_json, say, table
 from facteur.admin.mailboxes import VMAIL_ROOT
@@ -57,6 +58,8 @@ def domain_add(args: argparse.Namespace) -> int:
             default_aliases=not args.no_default_aliases,
         )
     domains.reload_postfix()
+    if settings.filter.enabled and dkim.ensure_key(domain, settings.filter.dkim_selector):
+        note(f"DKIM key made for {domain}: publish its record (facteur dkim show {domain})")
     if args.no_default_aliases:
         say(f"domain {domain} added")
     else:

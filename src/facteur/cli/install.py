@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             print("note: accounts not seeded (--inventory): run `facteur install` on the mail host for that")
         elif not args.check:
             _seed(settings, created)
+            _dkim_keys(settings)
     print(f"install complete: ok={result.ok} changed={result.changed} failed={result.failed}")
     if args.check:
         print("(check mode: nothing was changed)")
@@ -119,3 +120,14 @@ def _seed(settings: Settings, created: dict[str, Path]) -> None:
     if isinstance(done, list):
         for line in done:
             print(f"created {line}")
+
+
+def _dkim_keys(settings: Settings) -> None:
+    """Make the DKIM key of every configured domain that has none (rspamd signs with them)."""
+    if not settings.filter.enabled:
+        return
+    from facteur import dkim
+
+    for domain in settings.domains:
+        if dkim.ensure_key(domain, settings.filter.dkim_selector):
+            print(f"created DKIM key for {domain} (publish it: facteur dkim show {domain})")

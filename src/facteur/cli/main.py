@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alias",
     "lists",
     "dns_cmd",
+    "dkim",
     "status",
     "check",
     "backup",

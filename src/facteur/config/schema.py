@@ -298,6 +298,132 @@ class BackupSettings(_Model):
         return text
 
 
+class FilterSettings(_Model):
+    """Spam and virus filtering (rspamd as Postfix milter, ClamAV), DKIM signing, sending rate limit."""
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "Filter every message through rspamd (ports 25, 587 and 465, and local submission): spam "
+            "scoring, virus scanning, DKIM/ARC signing, rate limit. Off: none of these."
+        ),
+        examples=[False],
+    )
+    on_failure: Literal["tempfail", "accept"] = Field(
+        "tempfail",
+        description=(
+            "What happens to a message when rspamd, or ClamAV with `antivirus` on, cannot check it "
+            "(stopped, crashed, no virus signatures yet): `tempfail` answers 4xx so the sender "
+            "retries later (nothing unchecked gets in), `accept` lets it through unchecked."
+        ),
+        examples=["accept"],
+    )
+    reject_score: float = Field(
+        15.0,
+        gt=0,
+        description="rspamd score from which a message is refused during the SMTP session (5xx).",
+        examples=[12.0],
+    )
+    junk_score: float = Field(
+        6.0,
+        gt=0,
+        description=(
+            "rspamd score from which a message is probable spam: delivered with X-Spam headers and "
+            "filed into the Junk folder. Must be below `reject_score`."
+        ),
+        examples=[5.0],
+    )
+    antivirus: bool = Field(
+        True,
+        description=(
+            "Scan every message with ClamAV (clamav-daemon) and refuse infected ones during the SMTP "
+            "session. Signatures come from freshclam, which needs internet access."
+        ),
+        examples=[False],
+    )
+    max_scan_mb: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description=(
+            "Largest message, in MiB, that is scanned for viruses; a larger one is passed without "
+            "virus scan and marked with an `X-Virus-Scan: skipped, too large` header. Default: the "
+            "SMTP size limit (from `limits.max_attachment_mb`), so that every message is scanned."
+        ),
+        examples=[100],
+    )
+    dkim_selector: str = Field(
+        "facteur",
+        description=(
+            "DKIM selector of the keys made for each hosted domain: the TXT record is published at "
+            "SELECTOR._domainkey.DOMAIN (`facteur dkim show DOMAIN`)."
+        ),
+        examples=["mail2026"],
+    )
+    ratelimit_per_hour: int = Field(
+        500,
+        ge=1,
+        le=100000,
+        description=(
+            "Most messages one authenticated user may send per hour (ports 587 and 465). Beyond "
+            "it the message is refused with a temporary error (4xx) that says why."
+        ),
+        examples=[200],
+    )
+    ratelimit_users: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Hourly limits of particular users, instead of `ratelimit_per_hour` (a mailing robot "
+            "that sends more, a shared account that should send less)."
+        ),
+        examples=[{"newsletter@example.org": 5000}],
+    )
+    network_lookups: bool = Field(
+        True,
+        description=(
+            "Ask internet services about each message: DNS blocklists (RBL, SURBL, URIBL) and rspamd's "
+            "public fuzzy hash servers. Turn off on a machine without internet access, where each "
+            "lookup would only wait for a timeout."
+        ),
+        examples=[False],
+    )
+    dns_timeout_s: float = Field(
+        1.0,
+        gt=0,
+        le=30,
+        description="Seconds rspamd waits for one DNS answer (SPF, DKIM, DMARC and blocklist lookups).",
+        examples=[2.0],
+    )
+
+    @field_validator("dkim_selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        text = value.strip().lower()
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", text):
+            raise ValueError(f"{value!r} is not a DKIM selector (letters, digits and dashes)")
+        return text
+
+    @field_validator("ratelimit_users")
+    @classmethod
+    def _users(cls, values: dict[str, int]) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for address, count in values.items():
+            local, at, domain = str(address).strip().lower().rpartition("@")
+            if not at or not _LOCAL_PART.match(local):
+                raise ValueError(f"{address!r} is not an email address")
+            if not isinstance(count, int) or not 1 <= count <= 100000:
+                raise ValueError(f"{address}: the limit must be a whole number from 1 to 100000")
+            result[f"{local}@{normalize_domain(domain)}"] = count
+        return result
+
+    @model_validator(mode="after")
+    def _scores(self) -> FilterSettings:
+        if self.junk_score >= self.reject_score:
+            raise ValueError(
+                f"junk_score ({self.junk_score}) must be below reject_score ({self.reject_score})")
+        return self
+
+
 _DURATION = re.compile(r"(\d+)\s*([smhdw]?)")
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -452,6 +578,11 @@ class Settings(_Model):
             "Brute-force protection (fail2ban): failures before a ban, window, ban length, exemptions."
         ),
         examples=[{"ban_time": "1d", "ignore": ["192.0.2.10"]}],
+    )
+    filter: FilterSettings = Field(
+        default_factory=FilterSettings,
+        description="Spam and virus filtering, DKIM signing and the sending rate limit (rspamd, ClamAV).",
+        examples=[{"on_failure": "tempfail", "ratelimit_per_hour": 200}],
     )
 
     @field_validator("hostname")
