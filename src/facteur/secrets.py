@@ -26,6 +26,8 @@ SECRET_NAMES: tuple[str, ...] = (
     "mariadb-roundcube",
     "roundcube-des-key",
     "backup-password",
+    "mariadb-exporter",
+    "monitoring-password",
 )
 
 _ALPHABET = string.ascii_letters + string.digits

@@ -73,8 +73,15 @@ def current_grants(client, name, host):
     grants = {}
     for (line,) in client.run(f"SHOW GRANTS FOR {account(name, host)};"):
         match = GRANT_LINE.match(line)
-        if match and match.group(2) != "*.*":
-            grants[match.group(2)] = {p.strip() for p in match.group(1).split(",")}
+        if not match:
+            continue
+        privs = {p.strip() for p in match.group(1).split(",")}
+        if match.group(2) == "*.*":
+            # Every account has USAGE on *.*; only real global privileges count.
+            privs.discard("USAGE")
+            if not privs:
+                continue
+        grants[match.group(2)] = privs
     return grants
 
 
