@@ -17,6 +17,13 @@ DOCUMENTED = {
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
     "backup__schedule", "backup__time",
+    # monitoring (docs/monitoring.md)
+    "monitoring__enabled", "monitoring__scrape_interval", "monitoring__evaluation_interval",
+    "monitoring__alert_after", "monitoring__group_wait", "monitoring__group_interval",
+    "monitoring__repeat_interval", "monitoring__retention", "monitoring__alert_email",
+    "monitoring__webhook_url", "monitoring__web", "monitoring__disk_threshold_percent",
+    "monitoring__certificate_days", "monitoring__backup_max_age_hours", "monitoring__clamav_max_age_days",
+    "monitoring__rspamd", "monitoring__probe_ca_file", "dovecot__metrics_port",
 }
 
 
