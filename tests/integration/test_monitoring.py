@@ -160,7 +160,7 @@ def test_backup_run_exports_its_outcome_and_old_or_failed_backups_alert(stack):
     config = stack.read_file("/etc/facteur/facteur.yml")
     bad = config + "backup:\n  repository: /proc/facteur-no-such-repository\n"
     stack.exec(["sh", "-c", "umask 077 && cat > /root/bad-backup.yml"], input=bad)
-    result = stack.facteur("backup", "run", "--config", "/root/bad-backup.yml", timeout=300)
+    result = stack.facteur("backup", "--config", "/root/bad-backup.yml", "run", timeout=300)
     assert result.returncode != 0
     text = stack.read_file(TEXTFILE)
     assert "facteur_backup_last_run_ok 0" in text

@@ -8,12 +8,12 @@ import re
 import pytest
 import yaml
 from pydantic import ValidationError
+from tests.unit.test_templates import render_role
 
 from facteur import roles_vars
 from facteur.backup import metrics
 from facteur.backup.record import RunRecord
 from facteur.config.schema import Settings
-from tests.unit.test_templates import render_role
 
 
 def test_defaults_and_alert_email_follows_admin_email():
@@ -106,15 +106,17 @@ def test_alert_mail_goes_through_local_postfix_with_optional_webhook():
     assert receiver["email_configs"][0]["send_resolved"] is True
     assert "webhook_configs" not in receiver
     settings = Settings.model_validate({"monitoring": {"webhook_url": "https://hooks.example.org/am"}})
-    hooked = yaml.safe_load(render_role("monitoring", "2.4", settings=settings)["etc/prometheus/alertmanager.yml.j2"])
+    rendered = render_role("monitoring", "2.4", settings=settings)
+    hooked = yaml.safe_load(rendered["etc/prometheus/alertmanager.yml.j2"])
     assert hooked["receivers"][0]["webhook_configs"][0]["url"] == "https://hooks.example.org/am"
 
 
 def test_probes_trust_system_cas_with_provided_certificates():
-    settings = Settings.model_validate({"tls": {"mode": "files", "cert_file": "/c.pem", "key_file": "/k.pem"}})
-    blackbox = render_role("monitoring", "2.4", settings=settings)["etc/prometheus/blackbox.yml.j2"]
-    assert "ca_file" not in blackbox
-    assert "ca_file: /etc/facteur/tls/ca.crt" in render_role("monitoring", "2.4")["etc/prometheus/blackbox.yml.j2"]
+    tls = {"mode": "files", "cert_file": "/c.pem", "key_file": "/k.pem"}
+    settings = Settings.model_validate({"tls": tls})
+    blackbox = "etc/prometheus/blackbox.yml.j2"
+    assert "ca_file" not in render_role("monitoring", "2.4", settings=settings)[blackbox]
+    assert "ca_file: /etc/facteur/tls/ca.crt" in render_role("monitoring", "2.4")[blackbox]
 
 
 def _record(ok: bool, finished: str = "2026-01-02T03:04:05+00:00") -> RunRecord:
