@@ -182,7 +182,8 @@ def test_backup_run_exports_its_outcome_and_old_or_failed_backups_alert(stack):
 
 
 def test_nearly_full_filesystem_trips_the_disk_alert(stack):
-    mountpoint = "/mnt/facteur-full-test"
+    # Not under /mnt or /media: Debian's node exporter leaves those out (removable media).
+    mountpoint = "/srv/facteur-full-test"
     stack.exec(["mkdir", "-p", mountpoint])
     stack.exec(["mount", "-t", "tmpfs", "-o", "size=4m", "facteur-full-test", mountpoint])
     try:
