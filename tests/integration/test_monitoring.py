@@ -198,6 +198,29 @@ def test_nearly_full_filesystem_trips_the_disk_alert(stack):
     wait_gone(stack, "DiskAlmostFull", mountpoint=mountpoint)
 
 
+def test_clamav_signature_age_only_where_clamav_is(stack):
+    job = "/usr/local/lib/facteur/clamav-metrics"
+    textfile = "/var/lib/prometheus/node-exporter/facteur_clamav.prom"
+    had_clamav = stack.exec(["test", "-d", "/var/lib/clamav"], check=False).returncode == 0
+    if had_clamav:
+        pytest.skip("ClamAV is installed here: its real signatures decide this alert")
+    stack.exec([job])
+    assert stack.exec(["test", "-e", textfile], check=False).returncode != 0, "a metric without ClamAV"
+    stack.exec(["mkdir", "-p", "/var/lib/clamav"])
+    try:
+        # Signatures last updated 5 days ago (more than clamav_max_age_days, 3).
+        stack.exec(["touch", "-d", "5 days ago", "/var/lib/clamav/daily.cvd"])
+        stack.exec([job])
+        assert "facteur_clamav_signature_files 1" in stack.read_file(textfile)
+        alerts = wait_firing(stack, "ClamavSignaturesOld", service="clamav")
+        assert "old" in alerts[0]["annotations"]["summary"]
+    finally:
+        stack.exec(["rm", "-rf", "/var/lib/clamav"])
+        stack.exec([job])
+    assert stack.exec(["test", "-e", textfile], check=False).returncode != 0
+    wait_gone(stack, "ClamavSignaturesOld", service="clamav")
+
+
 def _counter(stack, expr: str) -> float:
     result = query(stack, expr)
     return float(result[0]["value"][1]) if result else 0.0
