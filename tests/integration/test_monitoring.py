@@ -107,9 +107,11 @@ def test_every_target_is_up_and_on_loopback_only(stack):
 
 def test_probes_pass_with_the_local_ca_and_see_certificate_expiry(stack):
     wait_all_targets_up(stack)
-    success = {r["metric"]["instance"]: r["value"][1] for r in query(stack, "probe_success")}
-    assert success == {"127.0.0.1:25": "1", "127.0.0.1:587": "1", "127.0.0.1:993": "1",
-                       "https://127.0.0.1/": "1"}
+    want = {"127.0.0.1:25": "1", "127.0.0.1:587": "1", "127.0.0.1:993": "1", "https://127.0.0.1/": "1"}
+    # Probes run at each scrape: wait for one round where all pass (a service may just have restarted).
+    def probes():
+        return {r["metric"]["instance"]: r["value"][1] for r in query(stack, "probe_success")}
+    wait_until(lambda: probes() == want, 60, 2.0, "every probe passing")
     days = [float(r["value"][1]) for r in query(stack, "(probe_ssl_earliest_cert_expiry - time()) / 86400")]
     assert len(days) == 4 and all(d > 14 for d in days), days
 
@@ -252,17 +254,26 @@ def test_rejected_mail_is_counted_from_postfix_log(stack):
 
 
 def _get_ui(stack, path: str, password: str | None) -> tuple[int, str]:
+    """GET `path` over HTTPS, following redirects inside /monitoring/ (Debian 12's Prometheus sends
+    /graph to its classic UI); return (final status, body)."""
     context = ssl.create_default_context(cafile=stack.ca_file)
-    conn = _HTTPSConnection(stack.hostname, stack.ip, context)
     headers = {"Host": stack.hostname}
     if password is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()
-    try:
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
+    for _ in range(5):
+        conn = _HTTPSConnection(stack.hostname, stack.ip, context)
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            body = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        if response.status not in (301, 302, 303, 307, 308):
+            return response.status, body
+        location = response.getheader("Location", "")
+        path = location.removeprefix(f"https://{stack.hostname}")
+        assert path.startswith("/monitoring/"), f"redirected out of /monitoring/: {location}"
+    raise AssertionError(f"too many redirects from {path}")
 
 
 def test_prometheus_ui_needs_the_admin_password(stack):
