@@ -106,6 +106,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "fail2ban__ban_time": duration_seconds(settings.security.ban_time),
         "fail2ban__ignore": list(settings.security.ignore),
         **filter_vars(settings),
+        **monitoring_vars(settings),
     }
 
 
@@ -134,4 +135,34 @@ def filter_vars(settings: Settings) -> dict[str, Any]:
                                     for user, count in sorted(f.ratelimit_users.items())],
         "filter__network_lookups": f.network_lookups,
         "filter__dns_timeout_s": f.dns_timeout_s,
+    }
+
+
+# Dovecot's statistics (OpenMetrics) listener on 127.0.0.1, scraped by Prometheus.
+DOVECOT_METRICS_PORT = 9900
+
+
+def monitoring_vars(settings: Settings) -> dict[str, Any]:
+    """Return the monitoring role's variables (and Dovecot's metrics port: 0 = no listener)."""
+    monitoring = settings.monitoring
+    return {
+        "monitoring__enabled": monitoring.enabled,
+        "monitoring__scrape_interval": monitoring.scrape_interval,
+        "monitoring__evaluation_interval": monitoring.evaluation_interval,
+        "monitoring__alert_after": monitoring.alert_after,
+        "monitoring__group_wait": monitoring.group_wait,
+        "monitoring__group_interval": monitoring.group_interval,
+        "monitoring__repeat_interval": monitoring.repeat_interval,
+        "monitoring__retention": monitoring.retention,
+        "monitoring__alert_email": monitoring.alert_email or settings.admin_email,
+        "monitoring__webhook_url": monitoring.webhook_url or "",
+        "monitoring__web": monitoring.web,
+        "monitoring__disk_threshold_percent": monitoring.disk_threshold_percent,
+        "monitoring__certificate_days": monitoring.certificate_days,
+        "monitoring__backup_max_age_hours": monitoring.backup_max_age_hours,
+        "monitoring__clamav_max_age_days": monitoring.clamav_max_age_days,
+        "monitoring__rspamd": monitoring.rspamd,
+        # The probes trust the local CA in selfsigned mode, the system's CAs with provided files.
+        "monitoring__probe_ca_file": f"{TLS_DIR}/ca.crt" if settings.tls.mode == "selfsigned" else "",
+        "dovecot__metrics_port": DOVECOT_METRICS_PORT if monitoring.enabled else 0,
     }

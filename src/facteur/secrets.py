@@ -27,6 +27,8 @@ SECRET_NAMES: tuple[str, ...] = (
     "roundcube-des-key",
     "backup-password",
     "mariadb-roundcube-password",
+    "mariadb-exporter",
+    "monitoring-password",
 )
 
 _ALPHABET = string.ascii_letters + string.digits

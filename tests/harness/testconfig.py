@@ -32,6 +32,16 @@ def sections(container: Container) -> dict:
         "network_lookups": False,
         "ratelimit_users": {"ratelimited@example.test": 3},
     }
+    # Monitoring: a scrape and rule evaluation every minute and alerts that wait minutes before a
+    # mail would make each alert test last many minutes; these let a stopped service reach the
+    # admin's mailbox (and its recovery too) within about a minute.
+    settings["monitoring"] = {
+        "scrape_interval": "5s",
+        "evaluation_interval": "5s",
+        "alert_after": "10s",
+        "group_wait": "5s",
+        "group_interval": "10s",
+    }
     return settings
 
 

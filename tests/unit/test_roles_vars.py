@@ -26,6 +26,13 @@ DOCUMENTED = {
     "filter__antivirus", "filter__max_scan_bytes", "filter__dkim_selector", "filter__ratelimit_per_hour",
     "filter__ratelimit_users",
     "filter__network_lookups", "filter__dns_timeout_s",
+    # monitoring (docs/monitoring.md)
+    "monitoring__enabled", "monitoring__scrape_interval", "monitoring__evaluation_interval",
+    "monitoring__alert_after", "monitoring__group_wait", "monitoring__group_interval",
+    "monitoring__repeat_interval", "monitoring__retention", "monitoring__alert_email",
+    "monitoring__webhook_url", "monitoring__web", "monitoring__disk_threshold_percent",
+    "monitoring__certificate_days", "monitoring__backup_max_age_hours", "monitoring__clamav_max_age_days",
+    "monitoring__rspamd", "monitoring__probe_ca_file", "dovecot__metrics_port",
 }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from facteur import secrets
-from facteur.backup import databases, maildirs, record
+from facteur.backup import databases, maildirs, metrics, record
 from facteur.backup.restic import Repository, Snapshot
 from facteur.config.schema import Settings
 from facteur.errors import FacteurError
@@ -58,11 +58,11 @@ def run(settings: Settings, say: Say = print) -> str:
         keep = settings.backup
         repo.forget(keep.keep_daily, keep.keep_weekly, keep.keep_monthly)
     except FacteurError as exc:
-        record.write(ok=False, seconds=time.monotonic() - started, error=str(exc))
+        metrics.write(record.write(ok=False, seconds=time.monotonic() - started, error=str(exc)))
         raise
     finally:
         shutil.rmtree(DUMPS_DIR, ignore_errors=True)  # the snapshot has them; no clear copy left around
-    record.write(ok=True, seconds=time.monotonic() - started, snapshot=snapshot)
+    metrics.write(record.write(ok=True, seconds=time.monotonic() - started, snapshot=snapshot))
     say(f"snapshot {snapshot[:8]} saved: {len(dumps)} database(s), {MAIL_ROOT}, {ETC_ROOT} "
         f"({time.monotonic() - started:.0f}s)")
     say(f"keep a copy of {repo.password_file} away from this machine: without it no backup can be read")

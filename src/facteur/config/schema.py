@@ -507,6 +507,133 @@ def _address_or_network(value: str) -> str:
     if network.prefixlen == network.max_prefixlen:
         return str(network.network_address)
     return str(network)
+class MonitoringSettings(_Model):
+    """Prometheus, Alertmanager and exporters (all on 127.0.0.1): preset alerts mailed to the admin."""
+
+    enabled: bool = Field(
+        True,
+        description="Install and run the monitoring stack (Prometheus, Alertmanager, exporters).",
+        examples=[False],
+    )
+    scrape_interval: str = Field(
+        "30s",
+        description="How often Prometheus collects the metrics (a duration: 15s, 1m).",
+        examples=["1m"],
+    )
+    evaluation_interval: str = Field(
+        "30s",
+        description="How often the alert rules are evaluated (a duration).",
+        examples=["1m"],
+    )
+    alert_after: str = Field(
+        "2m",
+        description=(
+            "How long a service must stay down (or a condition true) before its alert fires: "
+            "avoids mails for a restart."
+        ),
+        examples=["5m"],
+    )
+    group_wait: str = Field(
+        "30s",
+        description="Alertmanager waits this long after a first alert to send one mail for its group.",
+        examples=["1m"],
+    )
+    group_interval: str = Field(
+        "5m",
+        description="Alertmanager's delay before mailing changes (new or resolved alerts) of a group.",
+        examples=["10m"],
+    )
+    repeat_interval: str = Field(
+        "4h",
+        description="An alert still firing is mailed again after this long.",
+        examples=["12h"],
+    )
+    retention: str = Field(
+        "15d",
+        description="How long Prometheus keeps the metrics.",
+        examples=["30d"],
+    )
+    alert_email: str | None = Field(
+        None,
+        description=(
+            "Where alerts are mailed (through the local Postfix). Default: admin_email."
+        ),
+        examples=["ops@example.org"],
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="Also send alerts to this URL (Alertmanager's webhook JSON), e.g. a chat bridge.",
+        examples=["https://hooks.example.org/alertmanager"],
+    )
+    web: Literal["proxy", "localhost"] = Field(
+        "proxy",
+        description=(
+            "`proxy`: the Prometheus UI at https://HOSTNAME/monitoring/ behind a password (user "
+            "`admin`, the secret `monitoring-password`); `localhost`: only on 127.0.0.1:9090 (reach "
+            "it through an SSH tunnel)."
+        ),
+        examples=["localhost"],
+    )
+    disk_threshold_percent: int = Field(
+        85, ge=10, le=99,
+        description="Alert when a filesystem is fuller than this (percent).",
+        examples=[90],
+    )
+    certificate_days: int = Field(
+        14, ge=1, le=90,
+        description="Alert when a served certificate expires within this many days.",
+        examples=[21],
+    )
+    backup_max_age_hours: int = Field(
+        26, ge=1, le=24 * 30,
+        description="Alert when the last successful backup is older than this (hours).",
+        examples=[50],
+    )
+    clamav_max_age_days: int = Field(
+        3, ge=1, le=60,
+        description="Alert when ClamAV's signatures (if ClamAV is installed) are older than this (days).",
+        examples=[7],
+    )
+    rspamd: bool = Field(
+        False,
+        description="Also collect rspamd's metrics (127.0.0.1:11334/metrics); needs rspamd installed.",
+        examples=[True],
+    )
+
+    @field_validator("scrape_interval", "evaluation_interval", "alert_after", "group_wait", "group_interval",
+                     "repeat_interval", "retention")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        seconds = duration_seconds(value)
+        return prometheus_duration(seconds)
+
+    @field_validator("alert_email")
+    @classmethod
+    def _alert_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, at, domain = value.strip().lower().rpartition("@")
+        if not at or not _LOCAL_PART.match(local):
+            raise ValueError(f"{value!r} is not an email address")
+        return f"{local}@{normalize_domain(domain)}"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", text):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return text
+
+
+def prometheus_duration(seconds: int) -> str:
+    """Given seconds, return the shortest Prometheus duration for it (`90s`, `5m`, `2h`, `15d`)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 class Settings(_Model):
@@ -584,6 +711,11 @@ class Settings(_Model):
         description="Spam and virus filtering, DKIM signing and the sending rate limit (rspamd, ClamAV).",
         examples=[{"on_failure": "tempfail", "ratelimit_per_hour": 200}],
     )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings,
+        description="Monitoring: Prometheus, exporters and alert mails to the administrator.",
+        examples=[{"web": "localhost", "disk_threshold_percent": 90}],
+    )
 
     @field_validator("hostname")
     @classmethod
@@ -634,4 +766,6 @@ class Settings(_Model):
             raise ValueError(
                 f"admin_email {self.admin_email} is not in a hosted domain ({', '.join(self.domains)})"
             )
+        if self.monitoring.alert_email is None:
+            self.monitoring.alert_email = self.admin_email
         return self

@@ -111,8 +111,15 @@ def current_grants(client, name, host):
     grants = {}
     for (line,) in client.run(f"SHOW GRANTS FOR {account(name, host)};"):
         match = GRANT_LINE.match(line)
-        if match and match.group(2) != "*.*":
-            grants.setdefault(match.group(2), set()).update(parse_privileges(match.group(1)))
+        if not match:
+            continue
+        privs = parse_privileges(match.group(1))
+        if match.group(2) == "*.*":
+            # Every account has USAGE on *.*; only real global privileges count.
+            privs.discard(("USAGE", None))
+            if not privs:
+                continue
+        grants.setdefault(match.group(2), set()).update(privs)
     return grants
 
 
