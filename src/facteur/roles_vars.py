@@ -83,4 +83,26 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "web__max_upload_mb": web_max_upload_mb(settings.limits.max_attachment_mb),
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
+        **calendar_vars(settings),
+    }
+
+
+def calendar_vars(settings: Settings) -> dict[str, Any]:
+    """Return the role variables of SOGo, memcached and the parts of nginx and autoconfig that
+    serve it. ActiveSync is announced by autodiscover only when SOGo serves it."""
+    calendar = settings.calendar
+    activesync = calendar.enabled and calendar.activesync
+    return {
+        "sogo__enabled": calendar.enabled,
+        "sogo__workers": calendar.workers,
+        "sogo__worker_memory_mb": calendar.worker_memory_mb,
+        "sogo__activesync": activesync,
+        "sogo__timezone": settings.timezone,
+        "sogo__mail_domain": settings.domains[0],
+        "memcached__memory_mb": calendar.memcached_mb,
+        "nginx__sogo": calendar.enabled,
+        "nginx__sogo_activesync": activesync,
+        "autoconfig__activesync_url": (
+            f"https://{settings.hostname}/Microsoft-Server-ActiveSync" if activesync else ""
+        ),
     }

@@ -18,6 +18,12 @@ DOCUMENTED = {
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
     "backup__schedule", "backup__time",
 }
+# Calendars and contacts (SOGo), in the same table.
+DOCUMENTED |= {
+    "sogo__enabled", "sogo__workers", "sogo__worker_memory_mb", "sogo__activesync", "sogo__timezone",
+    "sogo__mail_domain", "memcached__memory_mb", "nginx__sogo", "nginx__sogo_activesync",
+    "autoconfig__activesync_url",
+}
 
 
 def test_exactly_the_documented_variables(tmp_path):
@@ -104,3 +110,22 @@ def test_web_upload_limit_covers_the_encoded_attachment():
     assert variables["web__max_upload_mb"] * MIB >= variables["postfix__message_size_limit"]
     small = Settings.model_validate({"limits": {"max_attachment_mb": 10}})
     assert roles_vars.build(small)["web__max_upload_mb"] == 15
+
+
+def test_calendar_defaults_offer_activesync_through_autodiscover():
+    variables = roles_vars.build(Settings(hostname="mail.example.org", domains=["example.org"]))
+    assert variables["sogo__enabled"] is True
+    assert variables["sogo__workers"] == 3
+    assert variables["sogo__mail_domain"] == "example.org"
+    assert variables["memcached__memory_mb"] == 64
+    assert variables["autoconfig__activesync_url"] == "https://mail.example.org/Microsoft-Server-ActiveSync"
+
+
+def test_calendar_without_activesync_or_disabled_announces_nothing():
+    no_eas = roles_vars.build(Settings(calendar={"activesync": False, "workers": 5}))
+    assert no_eas["sogo__activesync"] is False and no_eas["nginx__sogo_activesync"] is False
+    assert no_eas["autoconfig__activesync_url"] == ""
+    assert no_eas["sogo__workers"] == 5
+    off = roles_vars.build(Settings(calendar={"enabled": False}))
+    assert off["sogo__enabled"] is False and off["nginx__sogo"] is False
+    assert off["sogo__activesync"] is False and off["autoconfig__activesync_url"] == ""

@@ -231,6 +231,51 @@ class BackupSettings(_Model):
         return text
 
 
+class CalendarSettings(_Model):
+    """Shared calendars and contacts (SOGo: CalDAV, CardDAV, ActiveSync, web calendar) with memcached."""
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "Install SOGo and memcached: web calendar at https://HOSTNAME/SOGo, CalDAV/CardDAV under "
+            "/SOGo/dav, ActiveSync at /Microsoft-Server-ActiveSync."
+        ),
+        examples=[False],
+    )
+    workers: int = Field(
+        3,
+        ge=1,
+        le=64,
+        description=(
+            "SOGo worker processes (each serves one request at a time, about 40 MiB idle). Three "
+            "serve a small organisation; add one per ~20 users syncing phones over ActiveSync."
+        ),
+        examples=[5],
+    )
+    worker_memory_mb: int = Field(
+        384,
+        ge=128,
+        le=4096,
+        description="Memory in MiB after which a SOGo worker restarts itself (SxVMemLimit).",
+        examples=[512],
+    )
+    memcached_mb: int = Field(
+        64,
+        ge=16,
+        le=4096,
+        description="Memory in MiB of memcached, SOGo's cache (listens on 127.0.0.1 only).",
+        examples=[128],
+    )
+    activesync: bool = Field(
+        True,
+        description=(
+            "Offer ActiveSync (Outlook, phones' built-in Exchange accounts) at "
+            "/Microsoft-Server-ActiveSync, announced by autodiscover."
+        ),
+        examples=[False],
+    )
+
+
 _DURATION = re.compile(r"(\d+)\s*([smhdw]?)")
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -307,6 +352,11 @@ class Settings(_Model):
         default_factory=BackupSettings,
         description="Backups (restic): schedule, repository, retention.",
         examples=[{"repository": "/srv/backup/restic", "time": "02:00"}],
+    )
+    calendar: CalendarSettings = Field(
+        default_factory=CalendarSettings,
+        description="Shared calendars and contacts (SOGo): CalDAV, CardDAV, ActiveSync, web calendar.",
+        examples=[{"workers": 5, "activesync": False}],
     )
 
     @field_validator("hostname")
