@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import caldav
 import pytest
@@ -105,10 +105,10 @@ def share(stack, owner: str, collection_url: str, user: str, roles: list[str]) -
 
 def event(summary: str, uid: str | None = None, attendee: str | None = None,
           organizer: str | None = None) -> str:
-    start = datetime.now(timezone.utc).replace(microsecond=0, second=0) + timedelta(days=2)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=2)
     stamp = "%Y%m%dT%H%M%SZ"
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//facteur tests//EN", "BEGIN:VEVENT",
-             f"UID:{uid or uuid.uuid4()}", f"DTSTAMP:{datetime.now(timezone.utc).strftime(stamp)}",
+             f"UID:{uid or uuid.uuid4()}", f"DTSTAMP:{datetime.now(UTC).strftime(stamp)}",
              f"DTSTART:{start.strftime(stamp)}", f"DTEND:{(start + timedelta(hours=1)).strftime(stamp)}",
              f"SUMMARY:{summary}"]
     if organizer:
@@ -281,6 +281,8 @@ def test_activesync_foldersync_lists_mail_calendar_and_contacts(stack, accounts)
 
 
 def test_password_changed_with_the_cli_logs_into_sogo(stack, accounts):
+    # A login first: SOGo then caches the account with this password (memcached).
+    dav_client(stack, CAROL).principal()
     new = "carol-calendar-2"
     result = stack.facteur("mailbox", "passwd", CAROL, "--password-stdin", input=new + "\n")
     assert result.returncode == 0, result.stderr
@@ -320,3 +322,21 @@ def test_invitation_reaches_the_attendees_inbox_as_imip(stack, accounts):
 
     message = stack.wait_for_message(CAROL, PASSWORDS[CAROL], is_invitation, timeout=90)
     assert ALICE in message["From"]
+
+
+def test_attendees_answer_updates_the_organisers_event(stack, accounts):
+    organiser = dav_client(stack, ALICE).principal().calendar(cal_id="personal")
+    uid = f"facteur-reply-{uuid.uuid4().hex}"
+    organiser.save_event(event("Planning review", uid=uid, organizer=ALICE, attendee=CAROL))
+
+    # SOGo puts the invitation in the local attendee's calendar; Carol accepts it there.
+    attendee = dav_client(stack, CAROL).principal().calendar(cal_id="personal")
+    invitation = attendee.event_by_uid(uid)
+    assert "PARTSTAT=NEEDS-ACTION" in invitation.data
+    invitation.data = invitation.data.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED")
+    invitation.save()
+
+    ical = organiser.event_by_uid(uid).data
+    attendee_line = next(line for line in ical.replace("\r\n ", "").splitlines()
+                         if line.startswith("ATTENDEE") and CAROL in line)
+    assert "PARTSTAT=ACCEPTED" in attendee_line, ical

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.unit.test_templates import render_role
 
 from facteur.config.schema import Settings
-from tests.unit.test_templates import render_role
 
 
 def test_sogo_accounts_and_mail_settings():
@@ -63,7 +63,8 @@ def test_nginx_without_calendar_or_activesync():
 
 
 def test_autodiscover_announces_activesync_only_when_served():
-    on = render_role("autoconfig", "2.4", settings=Settings(hostname="mail.example.org", domains=["example.org"]))
+    settings = Settings(hostname="mail.example.org", domains=["example.org"])
+    on = render_role("autoconfig", "2.4", settings=settings)
     script = on["usr/share/facteur/autoconfig/autoconfig.php.j2"]
     assert "const ACTIVESYNC_URL = 'https://mail.example.org/Microsoft-Server-ActiveSync';" in script
     off = render_role("autoconfig", "2.4", settings=Settings(calendar={"activesync": False}))
