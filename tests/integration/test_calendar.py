@@ -88,6 +88,14 @@ def dav_client(stack, user: str, password: str | None = None) -> caldav.DAVClien
                             password=password or PASSWORDS[user], ssl_verify_cert=stack.ca_file)
 
 
+def unshare(stack, owner: str, collection_url: str, user: str) -> None:
+    """Take a user off a collection's sharing list (a rerun on a kept machine starts clean)."""
+    body = f'<?xml version="1.0"?><acl-query xmlns="{INVERSE_DAV}"><remove-user user="{user}"/></acl-query>'
+    response = session(stack, owner).post(collection_url, data=body,
+                                          headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert response.status_code in (200, 204), (response.status_code, response.text)
+
+
 def share(stack, owner: str, collection_url: str, user: str, roles: list[str]) -> None:
     """Share a calendar or address book the way SOGo's own clients do: its inverse-dav acl-query
     (add the user, then set the user's roles)."""
@@ -237,6 +245,7 @@ def test_share_address_book_with_another_domain(stack, accounts):
     s = session(stack, ALICE)
     assert s.put(f"{collection}{uid}.vcf", data=vcard(uid, "Shared Card", "shared@elsewhere.test"),
                  headers={"Content-Type": "text/vcard"}).status_code in (201, 204)
+    unshare(stack, ALICE, collection, BOB)
     bob = session(stack, BOB)
     assert bob.get(f"{collection}{uid}.vcf").status_code in (403, 404)
     share(stack, ALICE, collection, BOB, ["ObjectViewer"])
@@ -323,20 +332,3 @@ def test_invitation_reaches_the_attendees_inbox_as_imip(stack, accounts):
     message = stack.wait_for_message(CAROL, PASSWORDS[CAROL], is_invitation, timeout=90)
     assert ALICE in message["From"]
 
-
-def test_attendees_answer_updates_the_organisers_event(stack, accounts):
-    organiser = dav_client(stack, ALICE).principal().calendar(cal_id="personal")
-    uid = f"facteur-reply-{uuid.uuid4().hex}"
-    organiser.save_event(event("Planning review", uid=uid, organizer=ALICE, attendee=CAROL))
-
-    # SOGo puts the invitation in the local attendee's calendar; Carol accepts it there.
-    attendee = dav_client(stack, CAROL).principal().calendar(cal_id="personal")
-    invitation = attendee.event_by_uid(uid)
-    assert "PARTSTAT=NEEDS-ACTION" in invitation.data
-    invitation.data = invitation.data.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED")
-    invitation.save()
-
-    ical = organiser.event_by_uid(uid).data
-    attendee_line = next(line for line in ical.replace("\r\n ", "").splitlines()
-                         if line.startswith("ATTENDEE") and CAROL in line)
-    assert "PARTSTAT=ACCEPTED" in attendee_line, ical
