@@ -52,6 +52,7 @@ def test_nginx_serves_sogo_and_activesync(template_set):
     assert "WebServerResources/;" in site
     snippet = render_role("nginx", template_set)["etc/nginx/snippets/facteur-sogo.conf.j2"]
     assert 'proxy_set_header x-webobjects-remote-user "";' in snippet
+    assert "proxy_buffer_size 16k;" in snippet
 
 
 def test_nginx_without_calendar_or_activesync():
