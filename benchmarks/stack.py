@@ -26,6 +26,9 @@ STACK_PROCESSES = {
     "mariadb": ("mariadbd", "mysqld"),
     "php-fpm": ("php-fpm8.2", "php-fpm8.4"),
     "nginx": ("nginx",),
+    # Calendars and contacts (calendar.enabled): SOGo's parent and workers, and its cache.
+    "sogo": ("sogod",),
+    "memcached": ("memcached",),
 }
 RSS_SCRIPT = r"""
 import os

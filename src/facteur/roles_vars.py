@@ -107,6 +107,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "fail2ban__ignore": list(settings.security.ignore),
         **filter_vars(settings),
         **monitoring_vars(settings),
+        **calendar_vars(settings),
     }
 
 
@@ -165,4 +166,25 @@ def monitoring_vars(settings: Settings) -> dict[str, Any]:
         # The probes trust the local CA in selfsigned mode, the system's CAs with provided files.
         "monitoring__probe_ca_file": f"{TLS_DIR}/ca.crt" if settings.tls.mode == "selfsigned" else "",
         "dovecot__metrics_port": DOVECOT_METRICS_PORT if monitoring.enabled else 0,
+    }
+
+
+def calendar_vars(settings: Settings) -> dict[str, Any]:
+    """Return the role variables of SOGo, memcached and the parts of nginx and autoconfig that
+    serve it. ActiveSync is announced by autodiscover only when SOGo serves it."""
+    calendar = settings.calendar
+    activesync = calendar.enabled and calendar.activesync
+    return {
+        "sogo__enabled": calendar.enabled,
+        "sogo__workers": calendar.workers,
+        "sogo__worker_memory_mb": calendar.worker_memory_mb,
+        "sogo__activesync": activesync,
+        "sogo__timezone": settings.timezone,
+        "sogo__mail_domain": settings.domains[0],
+        "memcached__memory_mb": calendar.memcached_mb,
+        "nginx__sogo": calendar.enabled,
+        "nginx__sogo_activesync": activesync,
+        "autoconfig__activesync_url": (
+            f"https://{settings.hostname}/Microsoft-Server-ActiveSync" if activesync else ""
+        ),
     }

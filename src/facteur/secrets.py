@@ -24,6 +24,7 @@ SECRET_NAMES: tuple[str, ...] = (
     "mariadb-dovecot",
     "mariadb-facteur",
     "mariadb-roundcube",
+    "mariadb-sogo",
     "roundcube-des-key",
     "backup-password",
     "mariadb-roundcube-password",

@@ -139,9 +139,11 @@ def test_activesync_request_is_answered_in_its_schema(stack):
     assert status == 200
     response = ET.fromstring(text).find(f"{{{MOBILESYNC_NS}}}Response")
     assert response is not None, text
-    # Without an ActiveSync service, an error in that schema (not IMAP settings it cannot use).
-    assert response.find(f".//{{{MOBILESYNC_NS}}}Error") is not None or \
-        response.find(f".//{{{MOBILESYNC_NS}}}Url") is not None
+    # SOGo serves ActiveSync (calendar.activesync, on by default): its URL on the hostname, no error.
+    assert response.find(f".//{{{MOBILESYNC_NS}}}Error") is None, text
+    url = response.find(f".//{{{MOBILESYNC_NS}}}Url")
+    assert url is not None, text
+    assert url.text == f"https://{stack.hostname}/Microsoft-Server-ActiveSync"
 
 
 def test_autodiscover_json_points_at_the_xml_service(stack):

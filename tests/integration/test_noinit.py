@@ -9,7 +9,7 @@ def test_no_systemd_is_running(noinit_stack):
     assert noinit_stack.exec(["cat", "/proc/1/comm"]).stdout.strip() != "systemd"
 
 
-@pytest.mark.parametrize("service", ["postfix", "dovecot", "mariadb"])
+@pytest.mark.parametrize("service", ["postfix", "dovecot", "mariadb", "sogo", "memcached"])
 def test_services_run_through_init_scripts(noinit_stack, service):
     result = noinit_stack.exec(["service", service, "status"], check=False)
     assert result.returncode == 0, result.stdout + result.stderr

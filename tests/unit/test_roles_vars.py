@@ -34,6 +34,12 @@ DOCUMENTED = {
     "monitoring__certificate_days", "monitoring__backup_max_age_hours", "monitoring__clamav_max_age_days",
     "monitoring__rspamd", "monitoring__probe_ca_file", "dovecot__metrics_port",
 }
+# Calendars and contacts (SOGo), in the same table.
+DOCUMENTED |= {
+    "sogo__enabled", "sogo__workers", "sogo__worker_memory_mb", "sogo__activesync", "sogo__timezone",
+    "sogo__mail_domain", "memcached__memory_mb", "nginx__sogo", "nginx__sogo_activesync",
+    "autoconfig__activesync_url",
+}
 
 
 def test_exactly_the_documented_variables(tmp_path):
@@ -155,3 +161,20 @@ def test_filter_settings_are_passed():
     assert variables["filter__on_failure"] == "accept"
     assert variables["filter__antivirus"] is False  # no antivirus without the filter
     assert variables["filter__dkim_selector"] == "mail2026"
+def test_calendar_defaults_offer_activesync_through_autodiscover():
+    variables = roles_vars.build(Settings(hostname="mail.example.org", domains=["example.org"]))
+    assert variables["sogo__enabled"] is True
+    assert variables["sogo__workers"] == 3
+    assert variables["sogo__mail_domain"] == "example.org"
+    assert variables["memcached__memory_mb"] == 64
+    assert variables["autoconfig__activesync_url"] == "https://mail.example.org/Microsoft-Server-ActiveSync"
+
+
+def test_calendar_without_activesync_or_disabled_announces_nothing():
+    no_eas = roles_vars.build(Settings(calendar={"activesync": False, "workers": 5}))
+    assert no_eas["sogo__activesync"] is False and no_eas["nginx__sogo_activesync"] is False
+    assert no_eas["autoconfig__activesync_url"] == ""
+    assert no_eas["sogo__workers"] == 5
+    off = roles_vars.build(Settings(calendar={"enabled": False}))
+    assert off["sogo__enabled"] is False and off["nginx__sogo"] is False
+    assert off["sogo__activesync"] is False and off["autoconfig__activesync_url"] == ""

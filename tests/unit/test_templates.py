@@ -42,7 +42,8 @@ def resolve(env: jinja2.Environment, value, context: dict):
 
 def role_context(role: Path, release_file: str, service_mgr: str, extra: dict) -> dict:
     env = environment()
-    context: dict = {"ansible_managed": "Managed by facteur", "ansible_service_mgr": service_mgr}
+    context: dict = {"ansible_managed": "Managed by facteur", "ansible_service_mgr": service_mgr,
+                     "ansible_architecture": "x86_64"}
     for source in (role / "defaults" / "main.yml", role / "vars" / release_file):
         if source.exists():
             context.update(yaml.safe_load(source.read_text()) or {})

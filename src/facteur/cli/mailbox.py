@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from facteur.admin import db, mailboxes, passwords
+from facteur.admin import db, mailboxes, passwords, sogo_cache
 from facteur.admin.cliutil import add_config_argument, load_settings, note, print_json, say, table
 from facteur.admin.validate import (
     MIB,
@@ -117,6 +117,7 @@ def mailbox_passwd(args: argparse.Namespace) -> int:
     password_hash = passwords.hash_password(passwords.read_password())
     with db.transaction() as cur:
         mailboxes.set_password(cur, address, password_hash)
+    sogo_cache.forget_user(address)  # SOGo would otherwise accept only the old one for minutes
     say(f"password of {address} changed")
     return 0
 
@@ -134,6 +135,7 @@ def mailbox_remove(args: argparse.Namespace) -> int:
     address = normalize_address(args.address)
     with db.transaction() as cur:
         still_named = mailboxes.remove_mailbox(cur, address)
+    sogo_cache.forget_user(address)
     say(f"mailbox {address} removed")
     home = mailboxes.home_of(address)
     if args.delete_mail:

@@ -298,6 +298,51 @@ class BackupSettings(_Model):
         return text
 
 
+class CalendarSettings(_Model):
+    """Shared calendars and contacts (SOGo: CalDAV, CardDAV, ActiveSync, web calendar) with memcached."""
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "Install SOGo and memcached: web calendar at https://HOSTNAME/SOGo, CalDAV/CardDAV under "
+            "/SOGo/dav, ActiveSync at /Microsoft-Server-ActiveSync."
+        ),
+        examples=[False],
+    )
+    workers: int = Field(
+        3,
+        ge=1,
+        le=64,
+        description=(
+            "SOGo worker processes (each serves one request at a time, about 40 MiB idle). Three "
+            "serve a small organisation; add one per ~20 users syncing phones over ActiveSync."
+        ),
+        examples=[5],
+    )
+    worker_memory_mb: int = Field(
+        384,
+        ge=128,
+        le=4096,
+        description="Memory in MiB after which a SOGo worker restarts itself (SxVMemLimit).",
+        examples=[512],
+    )
+    memcached_mb: int = Field(
+        64,
+        ge=16,
+        le=4096,
+        description="Memory in MiB of memcached, SOGo's cache (listens on 127.0.0.1 only).",
+        examples=[128],
+    )
+    activesync: bool = Field(
+        True,
+        description=(
+            "Offer ActiveSync (Outlook, phones' built-in Exchange accounts) at "
+            "/Microsoft-Server-ActiveSync, announced by autodiscover."
+        ),
+        examples=[False],
+    )
+
+
 class FilterSettings(_Model):
     """Spam and virus filtering (rspamd as Postfix milter, ClamAV), DKIM signing, sending rate limit."""
 
@@ -715,6 +760,11 @@ class Settings(_Model):
         default_factory=MonitoringSettings,
         description="Monitoring: Prometheus, exporters and alert mails to the administrator.",
         examples=[{"web": "localhost", "disk_threshold_percent": 90}],
+    )
+    calendar: CalendarSettings = Field(
+        default_factory=CalendarSettings,
+        description="Shared calendars and contacts (SOGo): CalDAV, CardDAV, ActiveSync, web calendar.",
+        examples=[{"workers": 5, "activesync": False}],
     )
 
     @field_validator("hostname")
