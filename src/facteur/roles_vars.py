@@ -13,6 +13,7 @@ from facteur import secrets
 from facteur.admin import passwords
 from facteur.config.schema import Settings, duration_seconds
 from facteur.dns import mtasts
+from facteur.dns.records import DAV_PATH
 
 MIB = 1024 * 1024
 # Where the tls role puts the server certificate and key in selfsigned mode.
@@ -184,6 +185,7 @@ def calendar_vars(settings: Settings) -> dict[str, Any]:
         "memcached__memory_mb": calendar.memcached_mb,
         "nginx__sogo": calendar.enabled,
         "nginx__sogo_activesync": activesync,
+        "autoconfig__dav_path": DAV_PATH if calendar.enabled else "",
         "autoconfig__activesync_url": (
             f"https://{settings.hostname}/Microsoft-Server-ActiveSync" if activesync else ""
         ),

@@ -164,3 +164,31 @@ def test_bad_autodiscover_requests_get_a_clear_status(stack, method, body, expec
     status, _, text = https(stack, method, "/autodiscover/autodiscover.xml", "autodiscover.example.test",
                             body=body)
     assert status == expected and text.strip()
+
+
+def test_apple_profile_sets_up_mail_calendars_and_contacts(stack):
+    """iOS/macOS: a .mobileconfig for one address (mail, and CalDAV/CardDAV through SOGo)."""
+    import plistlib
+
+    status, headers, text = https(stack, "GET", f"/apple/facteur.mobileconfig?emailaddress={ADMIN}",
+                                  "autoconfig.example.test")
+    assert status == 200 and headers["Content-Type"].startswith("application/x-apple-aspen-config")
+    profile = plistlib.loads(text.encode())
+    assert profile["PayloadType"] == "Configuration"
+    payloads = {p["PayloadType"]: p for p in profile["PayloadContent"]}
+    mail = payloads["com.apple.mail.managed"]
+    assert (mail["EmailAddress"], mail["IncomingMailServerHostName"], mail["IncomingMailServerPortNumber"],
+            mail["IncomingMailServerUseSSL"]) == (ADMIN, stack.hostname, 993, True)
+    assert (mail["OutgoingMailServerHostName"], mail["OutgoingMailServerPortNumber"],
+            mail["OutgoingMailServerUseSSL"]) == (stack.hostname, 465, True)
+    caldav = payloads["com.apple.caldav.account"]
+    assert caldav["CalDAVHostName"] == stack.hostname and caldav["CalDAVPort"] == 443
+    assert caldav["CalDAVPrincipalURL"] == f"https://{stack.hostname}/SOGo/dav/postmaster%40example.test/"
+    assert payloads["com.apple.carddav.account"]["CardDAVUsername"] == ADMIN
+    # Downloaded again, the same identifiers: the device replaces the profile instead of adding one.
+    again = plistlib.loads(https(stack, "GET", f"/apple/facteur.mobileconfig?emailaddress={ADMIN}",
+                                 "autoconfig.example.test")[2].encode())
+    assert [p["PayloadUUID"] for p in again["PayloadContent"]] == \
+        [p["PayloadUUID"] for p in profile["PayloadContent"]]
+    status, _, _ = https(stack, "GET", "/apple/facteur.mobileconfig", "autoconfig.example.test")
+    assert status == 400

@@ -38,7 +38,7 @@ DOCUMENTED = {
 DOCUMENTED |= {
     "sogo__enabled", "sogo__workers", "sogo__worker_memory_mb", "sogo__activesync", "sogo__timezone",
     "sogo__mail_domain", "memcached__memory_mb", "nginx__sogo", "nginx__sogo_activesync",
-    "autoconfig__activesync_url",
+    "autoconfig__activesync_url", "autoconfig__dav_path",
 }
 
 
@@ -168,6 +168,7 @@ def test_calendar_defaults_offer_activesync_through_autodiscover():
     assert variables["sogo__mail_domain"] == "example.org"
     assert variables["memcached__memory_mb"] == 64
     assert variables["autoconfig__activesync_url"] == "https://mail.example.org/Microsoft-Server-ActiveSync"
+    assert variables["autoconfig__dav_path"] == "/SOGo/dav/"
 
 
 def test_calendar_without_activesync_or_disabled_announces_nothing():
