@@ -18,7 +18,7 @@ def test_sogo_web_login_opens_the_users_calendar(stack, browser, ui_accounts):
     browser.wait(lambda d: "/SOGo/so/" in d.current_url, timeout=60, what="SOGo's main view after login")
     browser.get(f"/SOGo/so/{urllib.parse.quote(account.address)}/Calendar/view")
     browser.text_appears("md-sidenav", re.escape(account.address), timeout=60)
-    browser.visible(".sg-calendar-list", timeout=60)
+    browser.text_appears("md-sidenav", r"Personal Calendar|Calendrier personnel", timeout=60)
     browser.screenshot("sogo-calendar")
 
 
