@@ -119,6 +119,9 @@ def restore(settings: Settings, wanted: str | None, password_file: Path | None =
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # Dovecot first: Postfix's smtpd needs its auth socket at start-up, and one that starts without
+    # it exits, after which Postfix's master holds the service back for a minute (clients time out).
+    _service("dovecot", "start")
     if reinstall is not None:
         say("converging the services to the restored accounts and secrets (facteur install)")
         reinstall()
