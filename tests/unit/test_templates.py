@@ -330,3 +330,8 @@ def test_rspamd_follows_filter_settings():
     rendered = render_role("rspamd", "2.4", settings=accept)
     assert "CLAM_VIRUS_FAIL" not in rendered["etc/rspamd/local.d/force_actions.conf.j2"]
     assert "enabled = false;" not in rendered["etc/rspamd/local.d/rbl.conf.j2"]
+
+
+def test_postfix_recovers_quickly_after_a_dovecot_restart():
+    main_cf = render_role("postfix", "2.4")["etc/postfix/main.cf.j2"]
+    assert "\nservice_throttle_time = 10s\n" in main_cf
