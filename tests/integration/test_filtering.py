@@ -33,7 +33,8 @@ GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 SIGNATURE_FILE = "/var/lib/clamav/facteur-test-eicar.ndb"
 CLAMD_SOCKET = "/run/clamav/clamd.ctl"
-# A test-only rspamd rule: this Subject token scores between junk_score (6) and reject_score (15).
+# A test-only rspamd rule: this Subject token (10 points, plus about 2 for the test link's missing
+# reverse DNS) lands between the test configuration's junk_score (11) and reject_score (15).
 JUNK_TOKEN = "facteur-probable-spam-probe"
 JUNK_RULE_FILE = "/etc/rspamd/local.d/multimap.conf"
 JUNK_MAP_FILE = "/etc/rspamd/local.d/facteur-test-subjects.map"
@@ -254,9 +255,9 @@ def test_gtube_is_refused_during_the_smtp_session(filtering):
 
 @pytest.fixture
 def junk_rule(filtering):
-    """A test-only rspamd rule that gives a Subject token a score of junk_score + 1."""
+    """A test-only rspamd rule that gives a Subject token 10 points (junk, not reject: see JUNK_TOKEN)."""
     rule = (f'FACTEUR_TEST_PROBABLE_SPAM {{\n  type = "header";\n  header = "Subject";\n'
-            f'  regexp = true;\n  map = "{JUNK_MAP_FILE}";\n  score = 7.0;\n}}\n')
+            f'  regexp = true;\n  map = "{JUNK_MAP_FILE}";\n  score = 10.0;\n}}\n')
     filtering.exec(["sh", "-c", 'printf "%s" "$2" > "$1"', "sh", JUNK_MAP_FILE, f"/{JUNK_TOKEN}/\n"])
     filtering.exec(["sh", "-c", 'printf "%s" "$2" > "$1"', "sh", JUNK_RULE_FILE, rule])
     service(filtering, "rspamd", "restart")
