@@ -1,4 +1,6 @@
-"""TLS: every TLS port presents the facteur certificate for the hostname; TLS 1.0 and 1.1 are refused."""
+"""TLS: every TLS port presents the facteur certificate for the hostname; TLS 1.0 and 1.1 are refused;
+`facteur install` renews a self-signed certificate that is about to expire, keeping its key."""
+import datetime
 import smtplib
 import socket
 import ssl
@@ -6,6 +8,8 @@ import subprocess
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 IMPLICIT_TLS_PORTS = [465, 993, 995]
 
@@ -87,3 +91,32 @@ def test_old_tls_refused_on_starttls_587(stack, old_tls_client_works, version):
             smtp.starttls(context=old_tls_context(version))
     finally:
         smtp.close()
+
+
+def served_certificate(stack, port: int = 993) -> x509.Certificate:
+    with socket.create_connection((stack.ip, port), timeout=20) as raw:
+        with stack.ssl_context().wrap_socket(raw, server_hostname=stack.hostname) as tls:
+            return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def public_key_der(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_install_renews_a_self_signed_certificate_about_to_expire(stack):
+    key_before = public_key_der(served_certificate(stack))
+    # Stand in for a year gone by: the local CA re-issues the server certificate for 5 days only.
+    stack.exec(["sh", "-c", "cd /etc/facteur/tls && set -e;"
+                " openssl req -new -key server.key -config server.cnf -out short.csr;"
+                " openssl x509 -req -in short.csr -CA ca.crt -CAkey ca.key -CAcreateserial -sha256"
+                " -days 5 -extfile server.cnf -extensions server_ext -out short.crt;"
+                " cat short.crt ca.crt > server.crt; rm -f short.crt short.csr"])
+    result = stack.facteur("install", timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for port in (465, 993):
+        cert = served_certificate(stack, port)
+        remaining = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+        assert remaining > datetime.timedelta(days=300), (port, cert.not_valid_after_utc)
+    # The key stays: TLSA (3 1 1) records published for it remain valid across the renewal.
+    assert public_key_der(served_certificate(stack)) == key_before
