@@ -1,6 +1,10 @@
 """TLS: every TLS port presents the facteur certificate for the hostname; TLS 1.0 and 1.1 are refused;
-`facteur install` renews a self-signed certificate that is about to expire, keeping its key."""
+`facteur install` renews a self-signed certificate that is about to expire, keeping its key, and
+re-issues it for a new key after the next key's TLSA record was published (DANE rollover)."""
+import base64
 import datetime
+import hashlib
+import json
 import smtplib
 import socket
 import ssl
@@ -120,3 +124,36 @@ def test_install_renews_a_self_signed_certificate_about_to_expire(stack):
         assert remaining > datetime.timedelta(days=300), (port, cert.not_valid_after_utc)
     # The key stays: TLSA (3 1 1) records published for it remain valid across the renewal.
     assert public_key_der(served_certificate(stack)) == key_before
+
+
+def published_tlsa(stack) -> list[str]:
+    result = stack.facteur("dns", "example.test", "--json")
+    assert result.returncode == 0, result.stderr
+    return [r["value"] for r in json.loads(result.stdout)["records"] if r["type"] == "TLSA"]
+
+
+def tlsa_of(spki_der: bytes) -> str:
+    return f"3 1 1 {hashlib.sha256(spki_der).hexdigest()}"
+
+
+def test_key_rollover_publishes_the_next_key_first(noinit_stack):
+    # On the machine without systemd: the browser tests pin the key of the systemd ones, and the
+    # init scripts' reloads get tested too.
+    stack = noinit_stack
+    current = public_key_der(served_certificate(stack))
+    assert published_tlsa(stack) == [tlsa_of(current)]
+    # Step 1 of docs/certificates.md: a next key, whose TLSA record facteur dns prints beside the
+    # current one, to be published a few TTLs before the switch.
+    stack.exec(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                "-out", "/etc/facteur/tls/next.key"])
+    stack.exec(["openssl", "pkey", "-pubout", "-outform", "DER", "-in", "/etc/facteur/tls/next.key",
+                "-out", "/tmp/next.spki"])
+    next_spki = base64.b64decode(stack.exec(["base64", "-w0", "/tmp/next.spki"]).stdout)
+    assert published_tlsa(stack) == [tlsa_of(current), tlsa_of(next_spki)]
+    # Step 2: the next key becomes the server key; install re-issues the certificate for it.
+    stack.exec(["sh", "-c", "cd /etc/facteur/tls && chmod 600 next.key && mv next.key server.key"])
+    result = stack.facteur("install", timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for port in (465, 993):
+        assert public_key_der(served_certificate(stack, port)) == next_spki, port
+    assert published_tlsa(stack) == [tlsa_of(next_spki)]
