@@ -1,5 +1,7 @@
 """Calendars and contacts (SOGo): CalDAV, CardDAV, sharing across hosted domains, the per-domain
-directory, ActiveSync, invitations by mail, and the same passwords as mail.
+directory (listed over CardDAV, searched through SOGo's own address-book requests), ActiveSync,
+invitations by mail and in the attendee's calendar with the answer back in the organiser's event,
+and the same passwords as mail.
 
 Real clients over HTTPS with the certificate checked against the hostname: the `caldav` library
 for CalDAV (after discovering the context root through /.well-known/caldav itself, which that
@@ -10,6 +12,7 @@ address for its own process while it runs.
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 import xml.etree.ElementTree as ET
@@ -27,6 +30,10 @@ ALICE = "cal-alice@example.test"
 CAROL = "cal-carol@example.test"
 BOB = f"cal-bob@{OTHER_DOMAIN}"
 PASSWORDS = {ALICE: "alice-calendar-1", CAROL: "carol-calendar-1", BOB: "bob-calendar-1"}
+# Named accounts for the directory search, one in each domain, both named "... Directory".
+DORA = "cal-dora@example.test"
+DORIAN = f"cal-dorian@{OTHER_DOMAIN}"
+NAMES = {DORA: "Dora Directory", DORIAN: "Dorian Directory"}
 DAV = "{DAV:}"
 CARDDAV = "{urn:ietf:params:xml:ns:carddav}"
 INVERSE_DAV = "urn:inverse:params:xml:ns:inverse-dav"
@@ -57,6 +64,16 @@ def accounts(stack, resolve):
     for address, password in PASSWORDS.items():
         make_mailbox(stack, address, password)
     return PASSWORDS
+
+
+@pytest.fixture(scope="module")
+def named_accounts(stack, accounts):
+    """Dora (example.test) and Dorian (the other domain), with full names, made with the CLI."""
+    for address, name in NAMES.items():
+        result = stack.facteur("mailbox", "add", address, "--password-stdin", "--name", name,
+                               input="directory-entry-1\n")
+        assert result.returncode == 0 or "already exists" in result.stderr, result.stderr
+    return NAMES
 
 
 def session(stack, user: str | None = None) -> requests.Session:
@@ -238,6 +255,41 @@ def test_directory_lists_the_users_of_ones_own_domain_only(stack, accounts):
     assert all(address.endswith("@" + OTHER_DOMAIN) for address in bobs), sorted(bobs)
 
 
+def web_session(stack, user: str) -> requests.Session:
+    """Logged into SOGo's web interface, as its own pages are: session cookie and XSRF header."""
+    s = session(stack)
+    response = s.post(f"{base(stack)}/SOGo/connect",
+                      json={"userName": user, "password": PASSWORDS[user], "rememberLogin": 0})
+    assert response.status_code == 200, (response.status_code, response.text)
+    s.headers["X-XSRF-TOKEN"] = s.cookies["XSRF-TOKEN"]
+    return s
+
+
+def directory_search(stack, user: str, text: str) -> dict[str, str]:
+    """{address: full name} of the directory's entries whose name or address contains `text`, as
+    SOGo's web interface and its address completion ask for them (the address book's `view`)."""
+    response = web_session(stack, user).post(
+        f"{base(stack)}/SOGo/so/{user}/Contacts/directory/view", json={"value": text})
+    assert response.status_code == 200, (response.status_code, response.text)
+    headers = response.json().get("headers") or []
+    if not headers:
+        return {}
+    fields = headers[0]
+    rows = [dict(zip(fields, row, strict=True)) for row in headers[1:]]
+    return {row["c_mail"]: row["c_cn"] for row in rows}
+
+
+def test_directory_search_finds_ones_own_domain_by_name_or_address(stack, named_accounts):
+    by_name = directory_search(stack, ALICE, "directory")
+    assert by_name == {DORA: "Dora Directory"}, by_name
+    by_address = directory_search(stack, ALICE, "cal-")
+    assert {ALICE, CAROL, DORA} <= set(by_address), by_address
+    assert all(address.endswith("@example.test") for address in by_address), by_address
+    assert directory_search(stack, BOB, "Directory") == {DORIAN: "Dorian Directory"}
+    assert set(directory_search(stack, BOB, "cal-carol")) == set()
+    assert set(directory_search(stack, CAROL, "DORA")) == {DORA}
+
+
 def test_share_address_book_with_another_domain(stack, accounts):
     home = addressbook_home(stack, ALICE)
     collection = f"{home.rstrip('/')}/personal/"
@@ -332,3 +384,42 @@ def test_invitation_reaches_the_attendees_inbox_as_imip(stack, accounts):
     message = stack.wait_for_message(CAROL, PASSWORDS[CAROL], is_invitation, timeout=90)
     assert ALICE in message["From"]
 
+
+
+def unfolded(ical: str) -> str:
+    return re.sub(r"\r?\n[ \t]", "", ical)
+
+
+def attendee_line(ical: str, address: str) -> str:
+    return next(line for line in unfolded(ical).splitlines()
+                if line.startswith("ATTENDEE") and address in line)
+
+
+def find_event(calendar, uid: str):
+    """The event of that UID in the calendar, by listing it as a syncing client does."""
+    return next((e for e in calendar.events() if str(e.icalendar_component.get("uid")) == uid), None)
+
+
+def test_attendees_answer_updates_the_organisers_event(stack, accounts):
+    # A mailbox just made with the CLI, which has never used SOGo.
+    attendee = f"cal-guest-{uuid.uuid4().hex[:8]}@example.test"
+    password = "guest-calendar-1"
+    make_mailbox(stack, attendee, password)
+    try:
+        organiser = dav_client(stack, ALICE).principal().calendar(cal_id="personal")
+        uid = f"facteur-reply-{uuid.uuid4().hex}"
+        organiser.save_event(event("Planning review", uid=uid, organizer=ALICE, attendee=attendee))
+
+        # SOGo files the invitation in the local attendee's personal calendar; the attendee's
+        # CalDAV client accepts it there, and SOGo carries the answer to the organiser's event.
+        mine = dav_client(stack, attendee, password).principal().calendar(cal_id="personal")
+        invitation = find_event(mine, uid)
+        assert invitation is not None, "the invitation is not in the attendee's calendar"
+        assert "PARTSTAT=NEEDS-ACTION" in attendee_line(invitation.data, attendee)
+        invitation.data = unfolded(invitation.data).replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED")
+        invitation.save()
+
+        answered = find_event(organiser, uid)
+        assert "PARTSTAT=ACCEPTED" in attendee_line(answered.data, attendee), answered.data
+    finally:
+        stack.facteur("mailbox", "remove", attendee)

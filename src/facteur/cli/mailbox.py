@@ -75,9 +75,12 @@ def mailbox_add(args: argparse.Namespace) -> int:
         quota = load_settings(args).limits.default_quota_mb * MIB
     with db.transaction() as cur:  # refuse before asking for a password
         mailboxes.check_can_add(cur, address)
-    password_hash = passwords.hash_password(passwords.read_password())
+    password = passwords.read_password()
+    password_hash = passwords.hash_password(password)
     with db.transaction() as cur:
         mailboxes.add_mailbox(cur, address, password_hash, name=name, quota_bytes=quota)
+    # SOGo's personal calendar and address book, so that invitations from local users land in it.
+    sogo_cache.open_account(address, password)
     say(f"mailbox {address} created (quota {format_size(quota)})")
     return 0
 
@@ -114,10 +117,12 @@ def mailbox_passwd(args: argparse.Namespace) -> int:
     address = normalize_address(args.address)
     with db.transaction() as cur:  # fail on an unknown mailbox before asking for a password
         mailboxes.require_mailbox(cur, address)
-    password_hash = passwords.hash_password(passwords.read_password())
+    password = passwords.read_password()
+    password_hash = passwords.hash_password(password)
     with db.transaction() as cur:
         mailboxes.set_password(cur, address, password_hash)
     sogo_cache.forget_user(address)  # SOGo would otherwise accept only the old one for minutes
+    sogo_cache.open_account(address, password)  # a mailbox made elsewhere gets its calendar too
     say(f"password of {address} changed")
     return 0
 
