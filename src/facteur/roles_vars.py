@@ -97,6 +97,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "facteur__password_min_length": passwords.MIN_LENGTH,
         "unbound__enabled": settings.network.resolver == "local",
         "postfix__dane": settings.network.resolver == "local",
+        "rspamd__local_resolver": settings.network.resolver == "local",
         "unbound__forwarders": list(settings.network.dns_forwarders),
         "unbound__stub_zones": [zone.model_dump() for zone in settings.network.dns_stub_zones],
         "backup__schedule": settings.backup.schedule,

@@ -7,6 +7,7 @@ would publish it; `--check` must then find every record, and must name one that 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -124,6 +125,9 @@ def test_server_resolves_through_its_own_validating_resolver(stack):
     assert "validator" in checked  # DNSSEC validation on
     postconf = stack.exec(["postconf", "-h", "smtp_tls_security_level", "smtp_dns_support_level"]).stdout
     assert postconf.split() == ["dane", "dnssec"]
+    # rspamd (SPF, DKIM, DMARC, blocklists) asks it too, not resolv.conf's list.
+    options = stack.exec(["rspamadm", "configdump", "options"]).stdout
+    assert re.search(r'nameserver\s*=\s*"?\[?\s*"?127\.0\.0\.1:53', options), options[:3000]
 
 
 @pytest.fixture

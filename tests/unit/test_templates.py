@@ -332,6 +332,14 @@ def test_rspamd_follows_filter_settings():
     assert "enabled = false;" not in rendered["etc/rspamd/local.d/rbl.conf.j2"]
 
 
+def test_rspamd_asks_the_local_resolver_only_when_there_is_one():
+    options = render_role("rspamd", "2.4")["etc/rspamd/local.d/options.inc.j2"]
+    assert 'nameserver = ["127.0.0.1:53"];' in options
+    system = Settings.model_validate({"network": {"resolver": "system"}})
+    options = render_role("rspamd", "2.4", settings=system)["etc/rspamd/local.d/options.inc.j2"]
+    assert "nameserver" not in options
+
+
 def test_postfix_recovers_quickly_after_a_dovecot_restart():
     main_cf = render_role("postfix", "2.4")["etc/postfix/main.cf.j2"]
     assert "\nservice_throttle_time = 10s\n" in main_cf
