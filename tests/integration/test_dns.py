@@ -1,4 +1,5 @@
-"""`facteur dns`: the records to publish, checked against a real authoritative DNS server (nsd).
+"""`facteur dns`: the records to publish, checked against a real authoritative DNS server (nsd); the
+senders' DMARC policies, fetched from it through the local resolver, honoured by rspamd.
 
 The zone the test DNS serves is built from `facteur dns --json` itself, the way an administrator
 would publish it; `--check` must then find every record, and must name one that was removed.
@@ -6,13 +7,20 @@ would publish it; `--check` must then find every record, and must name one that 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
+import smtplib
+import time
+import uuid
+from email.message import EmailMessage
 
 import pytest
 
 from tests.harness.dnsserver import NSD, AuthoritativeDNS
+from tests.harness.waits import wait_for_message
+from tests.integration.helpers import make_mailbox, smtp_client
 
 DOMAIN = "example.test"
 
@@ -130,19 +138,27 @@ def test_server_resolves_through_its_own_validating_resolver(stack):
     assert re.search(r"nameserver[^;\]]*127\.0\.0\.1:53", options), options[:3000]
 
 
-@pytest.fixture
-def stub_zone(stack, dns_server):
-    """Point the local resolver's example.test at the test DNS (as network.dns_stub_zones would)."""
+@contextlib.contextmanager
+def stub_zones(stack, server, names: list[str]):
+    """Point the local resolver at the test DNS for `names` (as network.dns_stub_zones would)."""
     path = "/etc/unbound/unbound.conf.d/zz-test-stub.conf"
-    names = [zone.rstrip(".") for zone in zones(stack)]
     text = "server:\n" + "".join(f'    domain-insecure: "{name}"\n    private-domain: "{name}"\n'
                                   f'    local-zone: "{name}." transparent\n' for name in names)
-    text += "".join(f'stub-zone:\n    name: "{name}"\n    stub-addr: {dns_server.ip}\n' for name in names)
+    text += "".join(f'stub-zone:\n    name: "{name}"\n    stub-addr: {server.ip}\n' for name in names)
     stack.exec(["sh", "-c", 'cat > "$1"', "sh", path], input=text)
     stack.exec(["service", "unbound", "restart"])
-    yield
-    stack.exec(["rm", "-f", path])
-    stack.exec(["service", "unbound", "restart"])
+    try:
+        yield
+    finally:
+        stack.exec(["rm", "-f", path])
+        stack.exec(["service", "unbound", "restart"])
+
+
+@pytest.fixture
+def stub_zone(stack, dns_server):
+    """The local resolver asks the test DNS for example.test and the reverse zone."""
+    with stub_zones(stack, dns_server, [zone.rstrip(".") for zone in zones(stack)]):
+        yield
 
 
 def test_check_through_the_local_resolver(stack, dns_server, stub_zone):
@@ -152,3 +168,47 @@ def test_check_through_the_local_resolver(stack, dns_server, stub_zone):
     cp = stack.facteur("dns", DOMAIN, "--check")
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert "missing" not in cp.stdout and "different" not in cp.stdout
+
+
+# --- the sender's DMARC policy, honoured by rspamd through the local resolver ---------------------
+
+# Two outside domains in the test DNS: both allow only another address by SPF (-all) and sign
+# nothing, so mail from this test client fails DMARC for both; one publishes p=reject, one p=none.
+STRICT, LAX = "strict-sender.test", "lax-sender.test"
+DMARC_RCPT, DMARC_RCPT_PW = "dmarc-rcpt@example.test", "dmarc-rcpt-pw-1"
+
+
+@pytest.fixture
+def outside_senders(stack, dns_server):
+    records = []
+    for domain, policy in ((STRICT, "reject"), (LAX, "none")):
+        records += [(f"{domain}.", "TXT", '"v=spf1 ip4:198.18.255.254 -all"'),
+                    (f"_dmarc.{domain}.", "TXT", f'"v=DMARC1; p={policy}"')]
+    dns_server.serve(records, [f"{STRICT}.", f"{LAX}."])
+    make_mailbox(stack, DMARC_RCPT, DMARC_RCPT_PW)
+    with stub_zones(stack, dns_server, [STRICT, LAX]):
+        yield
+
+
+def send_from(stack, domain: str) -> str:
+    """Send a message from news@DOMAIN to port 25 as that domain's MTA would; return its Message-ID."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"news@{domain}", DMARC_RCPT, "Monthly newsletter"
+    msg["Date"] = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@{domain}>"
+    msg.set_content("Hello,\n\nthe newsletter of this month.\n")
+    with smtp_client(stack, 25) as smtp:
+        smtp.send_message(msg, from_addr=f"news@{domain}", to_addrs=[DMARC_RCPT])
+    return msg["Message-ID"]
+
+
+def test_mail_failing_dmarc_of_a_p_reject_domain_is_refused(stack, outside_senders):
+    # p=none: the same failure is only scored, and the message is delivered.
+    message_id = send_from(stack, LAX)
+    delivered = wait_for_message(lambda: stack.imap(DMARC_RCPT, DMARC_RCPT_PW),
+                                 lambda m: m["Message-ID"] == message_id)
+    results = " ".join(str(delivered.get("Authentication-Results", "")).split())
+    assert "spf=fail" in results and "dmarc=fail" in results and "(policy=none)" in results, results
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        send_from(stack, STRICT)
+    assert refused.value.smtp_code in (550, 554), refused.value
