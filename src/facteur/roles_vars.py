@@ -98,6 +98,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "unbound__enabled": settings.network.resolver == "local",
         "postfix__dane": settings.network.resolver == "local",
         "rspamd__local_resolver": settings.network.resolver == "local",
+        "postfix__client_blocklists": list(settings.filter.client_blocklists),
         "unbound__forwarders": list(settings.network.dns_forwarders),
         "unbound__stub_zones": [zone.model_dump() for zone in settings.network.dns_stub_zones],
         "backup__schedule": settings.backup.schedule,

@@ -212,3 +212,48 @@ def test_mail_failing_dmarc_of_a_p_reject_domain_is_refused(stack, outside_sende
     with pytest.raises(smtplib.SMTPDataError) as refused:
         send_from(stack, STRICT)
     assert refused.value.smtp_code in (550, 554), refused.value
+
+
+# --- a DNS blocklist of clients (filter.client_blocklists) -----------------------------------------
+
+BLOCKLIST = "bl.test"
+
+
+@pytest.fixture
+def blocklist_listing_this_client(stack, dns_server):
+    """The test DNS serves a blocklist that lists the test client's address, and facteur is
+    installed with it in filter.client_blocklists."""
+    client = stack.container.host_ip
+    listed = ".".join(reversed(client.split("."))) + f".{BLOCKLIST}."
+    dns_server.serve([(listed, "A", "127.0.0.2"), (listed, "TXT", '"listed for the facteur test"')],
+                     [f"{BLOCKLIST}."])
+    make_mailbox(stack, DMARC_RCPT, DMARC_RCPT_PW)
+    config = stack.read_file("/etc/facteur/facteur.yml")
+    restrictions = stack.exec(["postconf", "-h", "smtpd_recipient_restrictions"]).stdout.strip()
+    assert "\nfilter:\n" in config
+    listed_config = config.replace("\nfilter:\n", f"\nfilter:\n  client_blocklists: [{BLOCKLIST}]\n", 1)
+    stack.exec(["sh", "-c", 'cat > "$1"', "sh", "/etc/facteur/facteur.yml"], input=listed_config)
+    try:
+        result = stack.facteur("install", timeout=1200)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        with stub_zones(stack, dns_server, [BLOCKLIST]):
+            yield
+    finally:
+        # Back to the test configuration without a second install: the same restrictions as it
+        # rendered before (every later port-25 test would otherwise wait on the list's lookups).
+        stack.exec(["sh", "-c", 'cat > "$1"', "sh", "/etc/facteur/facteur.yml"], input=config)
+        stack.exec(["postconf", "-e", f"smtpd_recipient_restrictions={restrictions}"])
+        stack.exec(["postfix", "reload"])
+
+
+def test_client_listed_in_a_blocklist_is_refused_on_port_25(stack, blocklist_listing_this_client):
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        send_from(stack, "lax-sender.test")
+    code, text = refused.value.recipients[DMARC_RCPT]
+    assert code == 554 and BLOCKLIST.encode() in text, (code, text)
+    # Users on submission are never checked against it.
+    make_mailbox(stack, "listed-user@example.test", "listed-user-pw-1")
+    with smtp_client(stack, 587) as smtp:
+        smtp.login("listed-user@example.test", "listed-user-pw-1")
+        smtp.sendmail("listed-user@example.test", [DMARC_RCPT],
+                      "Subject: from a listed address\r\n\r\nHi\r\n")

@@ -192,3 +192,11 @@ def test_reference_doc_is_up_to_date():
     assert committed == render_reference(), (
         "docs/configuration.md is stale: run `python -m facteur.config.reference > docs/configuration.md`"
     )
+
+
+def test_client_blocklists_take_postfix_syntax_and_refuse_anything_else():
+    ok = Settings.model_validate({"filter": {"client_blocklists": ["Zen.Spamhaus.org=127.0.0.[2..11]"]}})
+    assert ok.filter.client_blocklists == ["zen.spamhaus.org=127.0.0.[2..11]"]
+    with pytest.raises(ConfigError, match="not a blocklist zone") as caught:
+        parse_settings("filter:\n  client_blocklists: ['zen spamhaus']\n")
+    assert "\n" not in str(caught.value)

@@ -17,7 +17,7 @@ DOCUMENTED = {
     "tls__names", "postfix__message_size_limit", "postfix__max_recipients", "postfix__mynetworks",
     "postfixadmin__alias_goto_limit", "dovecot__default_quota_bytes", "web__max_upload_mb",
     "nginx__mta_sts_policy", "unbound__enabled", "unbound__forwarders", "unbound__stub_zones",
-    "postfix__dane", "rspamd__local_resolver",
+    "postfix__dane", "rspamd__local_resolver", "postfix__client_blocklists",
     "backup__schedule", "backup__time",
     "web__max_attachment_mb", "roundcube__max_message_size", "facteur__password_min_length",
     "fail2ban__enabled", "fail2ban__max_retry", "fail2ban__find_time", "fail2ban__ban_time",

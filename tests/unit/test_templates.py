@@ -117,6 +117,15 @@ def test_postfix_follows_settings():
     assert f"message_size_limit = {limit}\n" in rendered["etc/postfix/main.cf.j2"]
 
 
+def test_client_blocklists_are_asked_after_the_relay_check_on_port_25():
+    settings = Settings.model_validate({"filter": {"client_blocklists": ["bl.example.net=127.0.0.[2..11]"]}})
+    main_cf = render_role("postfix", "2.4", settings=settings)["etc/postfix/main.cf.j2"]
+    restrictions = main_cf.split("smtpd_recipient_restrictions =")[1].split("\n\n")[0]
+    assert restrictions.index("reject_unauth_destination") < restrictions.index(
+        "reject_rbl_client bl.example.net=127.0.0.[2..11],")
+    assert "reject_rbl_client" not in render_role("postfix", "2.4")["etc/postfix/main.cf.j2"]
+
+
 def test_postfix_log_file_without_systemd():
     without = render_role("postfix", "2.4", "sysvinit")["etc/postfix/main.cf.j2"]
     assert "\nmaillog_file = /var/log/mail.log\n" in without

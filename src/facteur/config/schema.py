@@ -439,6 +439,27 @@ class FilterSettings(_Model):
         description="Seconds rspamd waits for one DNS answer (SPF, DKIM, DMARC and blocklist lookups).",
         examples=[2.0],
     )
+    client_blocklists: list[str] = Field(
+        default_factory=list,
+        description=(
+            "DNS blocklists of sending hosts that Postfix asks before accepting mail from the "
+            "internet (port 25 only; users on submission are never checked): a listed client is "
+            "refused with 554 and the list's name. Postfix's syntax, optionally with the answers "
+            "that count (`zen.spamhaus.org=127.0.0.[2..11]`). Mind each list's terms of use."
+        ),
+        examples=[["zen.spamhaus.org=127.0.0.[2..11]", "bl.spamcop.net"]],
+    )
+
+    @field_validator("client_blocklists")
+    @classmethod
+    def _blocklists(cls, value: list[str]) -> list[str]:
+        value = [entry.strip().lower() for entry in value]
+        for entry in value:
+            if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+"
+                                r"(=[0-9.\[\];]+)?", entry):
+                raise ValueError(f"{entry!r} is not a blocklist zone (a DNS name, optionally "
+                                 "=ANSWER as in zen.spamhaus.org=127.0.0.[2..11])")
+        return value
 
     @field_validator("dkim_selector")
     @classmethod
