@@ -16,10 +16,15 @@ import time
 import uuid
 from email.message import EmailMessage
 
+import dkim
+import dns.message
+import dns.query
+import dns.rdatatype
 import pytest
 
 from tests.harness.dnsserver import NSD, AuthoritativeDNS
-from tests.harness.waits import wait_for_message
+from tests.harness.outsidemta import OutsideMTA
+from tests.harness.waits import wait_for_message, wait_until
 from tests.integration.helpers import make_mailbox, smtp_client
 
 DOMAIN = "example.test"
@@ -257,3 +262,52 @@ def test_client_listed_in_a_blocklist_is_refused_on_port_25(stack, blocklist_lis
         smtp.login("listed-user@example.test", "listed-user-pw-1")
         smtp.sendmail("listed-user@example.test", [DMARC_RCPT],
                       "Subject: from a listed address\r\n\r\nHi\r\n")
+
+
+# --- outbound: DKIM verified by the receiving server through DNS -----------------------------------
+
+OUTSIDE_DOMAIN = "outside-mx.test"
+DKIM_SENDER, DKIM_SENDER_PW = "dkim-sender@example.test", "dkim-sender-pw-1"
+
+
+@pytest.fixture
+def outside_mta(stack, dns_server):
+    """An outside domain whose MX is the SMTP sink, with this server's own records in the test DNS
+    (the receiving side looks up our DKIM key there)."""
+    sink = OutsideMTA(stack.container)
+    try:
+        ours = [(r["name"], r["type"], r["value"]) for r in published_records(stack)]
+        outside = [(f"{OUTSIDE_DOMAIN}.", "MX", f"10 mx.{OUTSIDE_DOMAIN}."),
+                   (f"mx.{OUTSIDE_DOMAIN}.", "A", sink.ip)]
+        dns_server.serve(ours + outside, zones(stack) + [f"{OUTSIDE_DOMAIN}."])
+        make_mailbox(stack, DKIM_SENDER, DKIM_SENDER_PW)
+        with stub_zones(stack, dns_server, [OUTSIDE_DOMAIN]):
+            yield sink
+    finally:
+        sink.close()
+
+
+def test_outbound_mail_is_dkim_signed_and_verified_through_dns(stack, dns_server, outside_mta):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = DKIM_SENDER, f"partner@{OUTSIDE_DOMAIN}", "Quarterly figures"
+    msg["Date"] = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@example.test>"
+    msg.set_content("Hello,\n\nthe figures are attached in the next message.\n")
+    with smtp_client(stack, 587) as smtp:
+        smtp.login(DKIM_SENDER, DKIM_SENDER_PW)
+        smtp.send_message(msg)
+    marker = msg["Message-ID"].encode()
+    received = wait_until(lambda: next((m for m in outside_mta.messages() if marker in m), None),
+                          timeout=90, what="the message at the outside MX")
+
+    def txt_from_test_dns(name: bytes, timeout: int = 5) -> bytes | None:
+        # The receiving server's resolver: the authoritative test DNS.
+        query = dns.message.make_query(name.decode().rstrip(".") + ".", dns.rdatatype.TXT)
+        answer = dns.query.udp(query, dns_server.ip, timeout=timeout).answer
+        return b"".join(b"".join(r.strings) for rrset in answer for r in rrset) or None
+
+    assert b"DKIM-Signature:" in received
+    assert dkim.verify(received, dnsfunc=txt_from_test_dns), received[:3000]
+    # A changed body no longer verifies: the check above can fail.
+    assert not dkim.verify(received.replace(b"figures are attached", b"figures are missing"),
+                           dnsfunc=txt_from_test_dns)
