@@ -63,7 +63,9 @@ def render_role(role_name: str, template_set: str, service_mgr: str = "systemd",
     rendered = {}
     for template in sorted((role / "templates").rglob("*.j2")):
         relative = str(template.relative_to(role / "templates"))
-        if role_name == "dovecot" and f"/{context['dovecot__template_set']}/" not in relative:
+        # Dovecot's per-release sets (etc/dovecot/2.3, 2.4): only this release's; the rest always.
+        if (role_name == "dovecot" and re.match(r"etc/dovecot/\d", relative)
+                and f"/{context['dovecot__template_set']}/" not in relative):
             continue
         source = template.read_text()
         items: list[tuple[str, dict]] = [(relative, {})]
@@ -319,6 +321,69 @@ def test_junk_sieve_script_runs_before_the_users_own(template_set):
     off = Settings.model_validate({"filter": {"enabled": False}})
     conf = render_role("dovecot", template_set, settings=off)[f"etc/dovecot/{template_set}/dovecot.conf.j2"]
     assert "spam-to-junk" not in conf
+
+
+@pytest.mark.parametrize("template_set", sorted(RELEASES))
+def test_moves_into_and_out_of_junk_are_learned_only_with_the_filter_on(template_set):
+    name = f"etc/dovecot/{template_set}/dovecot.conf.j2"
+    conf = render_role("dovecot", template_set)[name]
+    for needed in ("/etc/dovecot/sieve/report-spam.sieve", "/etc/dovecot/sieve/report-ham.sieve",
+                   "sieve_pipe_bin_dir = /etc/dovecot/sieve/pipe", "imap_sieve", "sieve_imapsieve",
+                   "sieve_extprograms", "vnd.dovecot.pipe"):
+        assert needed in conf, needed
+    if template_set == "2.3":
+        assert "imapsieve_mailbox1_name = Junk\n" in conf
+        assert "imapsieve_mailbox1_causes = COPY APPEND\n" in conf
+        assert "imapsieve_mailbox2_from = Junk\n" in conf
+    else:
+        assert re.search(r"\nmailbox Junk \{\n  sieve_script report-spam \{\n    type = before\n"
+                         r"    cause = copy append\n", conf), conf
+        assert re.search(r"\nimapsieve_from Junk \{\n  sieve_script report-ham \{\n    type = before\n"
+                         r"    cause = copy\n", conf), conf
+    off = Settings.model_validate({"filter": {"enabled": False}})
+    conf = render_role("dovecot", template_set, settings=off)[name]
+    for absent in ("imap_sieve", "imapsieve", "report-spam", "report-ham", "sieve_pipe_bin_dir"):
+        assert absent not in conf, absent
+
+
+def test_learning_sieve_scripts_pipe_to_rspamd_learn():
+    rendered = render_role("dovecot", "2.4")
+    spam = rendered["etc/dovecot/sieve/report-spam.sieve.j2"]
+    assert 'pipe :copy "rspamd-learn" ["spam"];' in spam
+    ham = rendered["etc/dovecot/sieve/report-ham.sieve.j2"]
+    assert 'pipe :copy "rspamd-learn" ["ham"];' in ham
+    assert 'if string "${mailbox}" ["Trash", "Junk"]' in ham
+
+
+@pytest.mark.parametrize("rspamc_exit", [0, 1])
+def test_rspamd_learn_never_fails_the_move(tmp_path, rspamc_exit):
+    """The pipe program exits 0 whatever rspamc says (already learned, rspamd down), and passes the
+    message and the class to rspamc."""
+    import subprocess
+
+    fake = tmp_path / "rspamc"
+    fake.write_text(f'#!/bin/sh\necho "$@" > "{tmp_path}/args"\n'
+                    f'cat > "{tmp_path}/stdin"\nexit {rspamc_exit}\n')
+    fake.chmod(0o755)
+    script = render_role("dovecot", "2.4")["etc/dovecot/sieve/pipe/rspamd-learn.j2"]
+    assert "/usr/bin/rspamc --connect 127.0.0.1:11334 " in script
+    program = tmp_path / "rspamd-learn"
+    program.write_text(script.replace("/usr/bin/rspamc", str(fake)).replace("logger ", "true "))
+    program.chmod(0o755)
+    result = subprocess.run([str(program), "spam"], input=b"Subject: x\r\n\r\nbody\r\n", check=False)
+    assert result.returncode == 0
+    assert (tmp_path / "args").read_text().split()[-1] == "learn_spam"
+    assert (tmp_path / "stdin").read_bytes() == b"Subject: x\r\n\r\nbody\r\n"
+    (tmp_path / "args").unlink()
+    assert subprocess.run([str(program), "bogus"], input=b"", check=False).returncode == 0
+    assert not (tmp_path / "args").exists()
+
+
+def test_roundcube_markasjunk_only_moves():
+    config = render_role("roundcube", "2.4")["etc/roundcube/plugins/markasjunk/config.inc.php.j2"]
+    assert "$config['markasjunk_learning_driver'] = null;" in config
+    assert "$config['markasjunk_spam_mbox'] = 'Junk';" in config
+    assert "$config['markasjunk_ham_mbox'] = 'INBOX';" in config
 
 
 def test_rspamd_follows_filter_settings():
