@@ -342,7 +342,7 @@ def start_spamd(container: Container) -> str:
     return f"{version}, {rules} rule files, spamd --local --max-children=5"
 
 
-def stop_spamd(container: Container, before: set[str]) -> None:
+def stop_spamd(container: Container, before: set[str], user_existed: bool) -> None:
     container.exec(["sh", "-c", f'test -f {SPAMD_PIDFILE} && kill "$(cat {SPAMD_PIDFILE})"'], check=False)
     wait_for(lambda: container.exec(["pgrep", "-f", "spamd"], check=False).returncode != 0, 30)
     added = sorted(installed_packages(container) - before)
@@ -353,6 +353,8 @@ def stop_spamd(container: Container, before: set[str]) -> None:
     if "spamassassin" not in before:
         leftovers.append("/var/lib/spamassassin")  # spamd's Bayes and state, kept by the purge
     container.exec(["rm", "-rf", *leftovers], check=False)
+    if not user_existed:  # the package's system user, which the purge keeps
+        container.exec(["userdel", "debian-spamd"], check=False)
     print(f"removed again: {len(added)} packages ({', '.join(added)})")
 
 
@@ -389,6 +391,7 @@ def summary(results: list[dict], name: str) -> None:
 
 def compare_scanners(container: Container, count: int, budget: float) -> None:
     before = installed_packages(container)
+    user_existed = container.exec(["id", "debian-spamd"], check=False).returncode == 0
     try:
         description = start_spamd(container)
         print(f"SpamAssassin: {description}")
@@ -413,7 +416,7 @@ def compare_scanners(container: Container, count: int, budget: float) -> None:
             print(f"memory after the scans, {name}: {processes} processes, RSS {rss / 1024:.1f} MiB, "
                   f"PSS {pss / 1024:.1f} MiB")
     finally:
-        stop_spamd(container, before)
+        stop_spamd(container, before, user_existed)
 
 
 # --- main ----------------------------------------------------------------------------------------
