@@ -256,6 +256,7 @@ def throughput(container: Container, messages: int, sessions: int, budget: float
 
     Counting stops at `budget` seconds: what arrived by then counts."""
     before = delivered(container)
+    scanned = rspamd_scanned(container)
     start = time.monotonic()
     try:
         container.exec(["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "10240",
@@ -270,7 +271,19 @@ def throughput(container: Container, messages: int, sessions: int, budget: float
             break
         time.sleep(0.2)
     elapsed = time.monotonic() - start
+    # Proof of what was measured: rspamd's own count of scanned messages, and the headers of the
+    # last delivered message (rspamd's milter adds X-Spam-Status).
+    newest = container.exec(["sh", "-c", f"ls -t {MAILDIR}/new/* | head -1 | xargs head -c 4000"],
+                            check=False).stdout
+    print(f"  rspamd scanned {rspamd_scanned(container) - scanned} messages during the run; last delivered "
+          f"message {'has' if 'X-Spam-Status:' in newest else 'has no'} X-Spam-Status header")
     return count, count / elapsed
+
+
+def rspamd_scanned(container: Container) -> int:
+    stat = container.exec(["rspamc", "-h", "127.0.0.1:11334", "stat"], check=False).stdout
+    found = re.search(r"^Messages scanned: (\d+)", stat, re.M)
+    return int(found.group(1)) if found else 0
 
 
 def reinstall(container: Container, config: str) -> float:
