@@ -15,7 +15,7 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
-from . import log, netns
+from . import log, netns, procs
 from .container import Container
 from .hostcmd import run
 from .waits import wait_until
@@ -90,12 +90,7 @@ class AuthoritativeDNS:
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
+            procs.end(self._proc)
             self._proc = None
 
     def close(self) -> None:

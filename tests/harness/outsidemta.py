@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import log, netns
+from . import log, netns, procs
 from .container import Container
 from .waits import wait_until
 
@@ -55,12 +55,7 @@ class OutsideMTA:
         return [path.read_bytes() for path in sorted(self.dir.glob("*.eml"))]
 
     def close(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
+        procs.end(self._proc)
         netns.remove_client(self.container.netns, self.container.slot, HOST)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -1,8 +1,10 @@
-"""Facts about host processes read from /proc (no external tools, no guessing by name)."""
+"""Facts about host processes read from /proc (no external tools, no guessing by name), and stopping
+the ones the harness started."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 
@@ -87,3 +89,13 @@ def find_by_arg(fragment: str, program: str = "systemd-nspawn") -> list[int]:
         if args and os.path.basename(args[0]) == program and any(fragment in a for a in args[1:]):
             found.append(pid)
     return found
+
+
+def end(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a process the harness started: SIGTERM, then SIGKILL if it is still there after `timeout`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

@@ -9,18 +9,8 @@ from email.utils import make_msgid
 
 from tests.integration.browser.pages import Roundcube
 from tests.integration.helpers import smtp_client, wait_until
+from tests.integration.test_filtering import mailbox_has
 from tests.integration.test_learning import COUNTER_DELAY, learned
-
-
-def in_mailbox(stack, account, mailbox: str, message_id: str) -> bool:
-    imap = stack.imap(account.address, account.password)
-    try:
-        if imap.select(f'"{mailbox}"', readonly=True)[0] != "OK":
-            return False
-        _, found = imap.search(None, "HEADER", "Message-ID", message_id.strip("<>"))
-        return bool(found[0].split())
-    finally:
-        imap.logout()
 
 
 def test_spam_button_moves_the_message_into_junk_and_rspamd_learns_it(stack, browser, ui_accounts):
@@ -36,7 +26,7 @@ def test_spam_button_moves_the_message_into_junk_and_rspamd_learns_it(stack, bro
     with smtp_client(stack, 587) as smtp:
         smtp.login(sender.address, sender.password)
         smtp.send_message(message)
-    wait_until(lambda: in_mailbox(stack, user, "INBOX", message_id), timeout=90,
+    wait_until(lambda: mailbox_has(stack, user.address, user.password, message_id, "INBOX"), timeout=90,
                what="the message in INBOX")
     before = learned(stack)
 
@@ -44,9 +34,9 @@ def test_spam_button_moves_the_message_into_junk_and_rspamd_learns_it(stack, bro
     rc.login(user.address, user.password)
     rc.open_message(f"Offer {tag}")
     browser.clickable("a.junk").click()
-    wait_until(lambda: in_mailbox(stack, user, "Junk", message_id), timeout=60,
+    wait_until(lambda: mailbox_has(stack, user.address, user.password, message_id, "Junk"), timeout=60,
                what="the message in Junk after the Spam button")
     rc.logout()
-    assert not in_mailbox(stack, user, "INBOX", message_id)
+    assert not mailbox_has(stack, user.address, user.password, message_id, "INBOX")
     wait_until(lambda: learned(stack)["spam"] > before["spam"], timeout=COUNTER_DELAY,
                what="rspamd's spam learn counter to grow")
