@@ -33,7 +33,8 @@ import subprocess
 import time
 
 from tests.harness.container import Container
-from tests.harness.install import run_install
+
+from benchmarks.session import InstallFailed, add_machine_arguments, installed_machine
 
 CONFIG = "/etc/facteur/facteur.yml"
 MAILBOX, PASSWORD = "bench-filter@example.test", "bench-filter-pw-1"
@@ -487,35 +488,22 @@ def run(container: Container, args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--release", default="trixie", choices=["trixie", "bookworm"])
+    add_machine_arguments(parser)
     parser.add_argument("--messages", type=int, default=1000, help="messages per throughput run")
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--corpus", type=int, default=200, help="messages in the scanner corpus")
     parser.add_argument("--budget", type=float, default=300, help="seconds at most per run")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-compare", action="store_true")
-    parser.add_argument("--reuse", action="store_true",
-                        help="measure the kept, installed test container instead of a fresh one")
     args = parser.parse_args()
 
     print(__doc__)
-    if args.reuse:
-        container = Container(args.release, keep=True, reuse=True)
-        container.start()
-        try:
+    try:
+        with installed_machine(args, f"fct-bench-filter-{args.release}") as container:
             run(container, args)
-        finally:
-            container.stop()
-        return 0
-    name = f"fct-bench-filter-{args.release}"
-    with Container(args.release, keep=False, reuse=False, name=name) as container:
-        t0 = time.monotonic()
-        first = run_install(container)
-        if first.returncode != 0:
-            print(f"install failed, see {first.logfile}")
-            return 1
-        print(f"install ({args.release}): fresh {time.monotonic() - t0:.0f} s")
-        run(container, args)
+    except InstallFailed as failure:
+        print(failure)
+        return 1
     return 0
 
 

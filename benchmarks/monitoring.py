@@ -16,8 +16,8 @@ import argparse
 import time
 
 from tests.harness.container import Container
-from tests.harness.install import run_install
 
+from benchmarks.session import InstallFailed, add_machine_arguments, installed_machine
 from benchmarks.stack import RSS_SCRIPT
 
 # /proc/PID/status Name: (the first 15 characters of the executable's name).
@@ -57,29 +57,17 @@ def report(container: Container, idle: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--release", default="trixie", choices=["trixie", "bookworm"])
+    add_machine_arguments(parser)
     parser.add_argument("--idle", type=int, default=60, help="seconds of quiet before measuring")
-    parser.add_argument("--reuse", action="store_true",
-                        help="measure the kept, installed test container instead of a fresh one")
     args = parser.parse_args()
 
     print(__doc__)
-    if args.reuse:
-        container = Container(args.release, keep=True, reuse=True)
-        container.start()
-        try:
+    try:
+        with installed_machine(args, f"fct-bench-mon-{args.release}") as container:
             report(container, args.idle)
-        finally:
-            container.stop()
-        return 0
-    with Container(args.release, keep=False, reuse=False, name=f"fct-bench-mon-{args.release}") as container:
-        t0 = time.monotonic()
-        first = run_install(container)
-        if first.returncode != 0:
-            print(f"install failed, see {first.logfile}")
-            return 1
-        print(f"install ({args.release}): fresh {time.monotonic() - t0:.0f} s")
-        report(container, args.idle)
+    except InstallFailed as failure:
+        print(failure)
+        return 1
     return 0
 
 
