@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import log, netns, procs
 from .container import Container
-from .hostcmd import run
 from .waits import wait_until
 
 NSD = "/usr/sbin/nsd"
@@ -45,8 +44,6 @@ class AuthoritativeDNS:
     def __init__(self, container: Container) -> None:
         self.container = container
         self.netns, self.ip = netns.add_client(container.netns, container.slot, HOST)
-        # A namespace left by an earlier run had another MAC address: let the container ask again.
-        run(["ip", "-n", container.netns, "neigh", "flush", "to", self.ip], check=False)
         self.dir = Path(tempfile.mkdtemp(prefix="facteur-dns-"))
         self._proc: subprocess.Popen | None = None
         self._serial = 1
