@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from facteur.config.schema import StubZone
 from tests.harness.clients import SMTP
 from tests.harness.stack import Stack
 from tests.harness.waits import wait_for_message, wait_for_port, wait_until  # noqa: F401 - re-exported
@@ -70,10 +71,11 @@ TEST_STUB_CONF = "/etc/unbound/unbound.conf.d/zz-test-stub.conf"
 
 def unbound_stub_zones(zones: list[dict]) -> str:
     """Return the unbound snippet the unbound role writes for network.dns_stub_zones = `zones`
-    ([{zone, servers, trust_anchor}]): the role's own template, rendered as Ansible renders it."""
+    ([{zone, servers, trust_anchor}]): validated by the schema and rendered from the role's own
+    template as an install would."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, keep_trailing_newline=True)
     template = env.from_string(UNBOUND_STUB_TEMPLATE.read_text())
-    stubs = [{"trust_anchor": None, **zone} for zone in zones]
+    stubs = [StubZone.model_validate(zone).model_dump() for zone in zones]
     return template.render(ansible_managed="written by facteur's tests", unbound__stub_zones=stubs)
 
 

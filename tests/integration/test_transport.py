@@ -13,6 +13,7 @@ resolver's cache) is removed at the end.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import json
 import re
@@ -20,6 +21,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from types import SimpleNamespace
@@ -107,35 +109,33 @@ def internet(stack):
         shutil.rmtree(work, ignore_errors=True)
 
 
-class trusted:  # noqa: N801 - used as a context manager, named for how it reads
+@contextlib.contextmanager
+def trusted(stack, pem: str, path: str = TEST_CA, restart_clients: bool = True) -> Iterator[None]:
     """The machine's system CA store trusts `pem` (Postfix and the MTA-STS resolver use that store)
-    for the duration; afterwards the store, the resolver (and its cache of policies) and Postfix's
-    TLS clients are as before."""
-
-    def __init__(self, stack, pem: str, path: str = TEST_CA, restart_clients: bool = True) -> None:
-        self.stack, self.pem, self.path, self.restart_clients = stack, pem, path, restart_clients
-
-    def __enter__(self):
-        self.stack.exec(["sh", "-c", 'cat > "$1"', "sh", self.path], input=self.pem)
-        self.stack.exec(["update-ca-certificates"])
-        if self.restart_clients:
-            self._fresh_clients()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stack.exec(["rm", "-f", self.path])
+    for the duration; afterwards the store is as before and, with `restart_clients`, the resolver
+    (its cache of policies emptied) and Postfix's TLS clients start afresh."""
+    stack.exec(["sh", "-c", 'cat > "$1"', "sh", path], input=pem)
+    stack.exec(["update-ca-certificates"])
+    if restart_clients:
+        fresh_tls_clients(stack)
+    try:
+        yield
+    finally:
+        stack.exec(["rm", "-f", path])
         # --fresh: without it the removed certificate's links stay in /etc/ssl/certs (dangling).
-        self.stack.exec(["update-ca-certificates", "--fresh"])
-        if self.restart_clients:
-            self._fresh_clients()
+        stack.exec(["update-ca-certificates", "--fresh"])
+        if restart_clients:
+            fresh_tls_clients(stack)
 
-    def _fresh_clients(self) -> None:
-        # The resolver loads the store when it starts; Postfix's smtp processes when they start.
-        self.stack.exec(["service", RESOLVER, "stop"])
-        self.stack.exec(["sh", "-c", "rm -f /var/lib/mta-sts/cache.db /var/lib/mta-sts/cache.db-*"])
-        self.stack.exec(["service", RESOLVER, "start"])
-        wait_until(lambda: resolver_answers(self.stack), timeout=30, what="the MTA-STS resolver answering")
-        self.stack.exec(["postfix", "reload"])
+
+def fresh_tls_clients(stack) -> None:
+    """Restart the resolver without its remembered policies and reload Postfix: the resolver loads
+    the CA store when it starts, Postfix's smtp processes when they start."""
+    stack.exec(["service", RESOLVER, "stop"])
+    stack.exec(["sh", "-c", "rm -f /var/lib/mta-sts/cache.db /var/lib/mta-sts/cache.db-*"])
+    stack.exec(["service", RESOLVER, "start"])
+    wait_until(lambda: resolver_answers(stack), timeout=30, what="the MTA-STS resolver answering")
+    stack.exec(["postfix", "reload"])
 
 
 def resolver_answers(stack) -> bool:
