@@ -194,13 +194,20 @@ def delivered(internet, message_id: str) -> dict:
 
 
 def deferred(stack, queue_id: str) -> str:
-    """Wait until message `queue_id` is in the deferred queue after a failed attempt; return the reason."""
-    def reason() -> str | None:
+    """Wait until message `queue_id` is in the deferred queue after a failed attempt; return the reason.
+
+    Fails at once, with the message's log lines, if it leaves the queue instead (sent or bounced)."""
+    def state() -> tuple[str, str] | None:
         entry = next((e for e in queue(stack) if e["queue_id"] == queue_id), None)
-        assert entry is not None, f"{queue_id} left the queue (sent or bounced): {mail_log(stack)[-3000:]}"
+        if entry is None:
+            return "gone", ""
         reasons = [r.get("delay_reason", "") for r in entry["recipients"]]
-        return reasons[0] if entry["queue_name"] == "deferred" and all(reasons) else None
-    return wait_until(reason, timeout=DELIVERY_TIMEOUT, what=f"{queue_id} deferred")
+        return ("deferred", reasons[0]) if entry["queue_name"] == "deferred" and all(reasons) else None
+
+    where, reason = wait_until(state, timeout=DELIVERY_TIMEOUT, what=f"{queue_id} deferred")
+    lines = "\n".join(line for line in mail_log(stack).splitlines() if queue_id in line)
+    assert where == "deferred", f"{queue_id} left the queue (sent or bounced):\n{lines}"
+    return reason
 
 
 def never_sent(internet, message_id: str) -> bool:
