@@ -22,6 +22,10 @@ TLS_DIR = "/etc/facteur/tls"
 MESSAGE_OVERHEAD_BYTES = 1 * MIB
 # Subdomains each hosted domain publishes for mail clients (autoconfig), Outlook and MTA-STS.
 SERVICE_SUBDOMAINS = ("autoconfig", "autodiscover", "mta-sts")
+# postfix-mta-sts-resolver's socketmap (Debian's default address): Postfix asks it for other
+# domains' MTA-STS policies, the monitoring probes it.
+MTA_STS_RESOLVER_PORT = 8461
+MTA_STS_POLICY_MAP = f"socketmap:inet:127.0.0.1:{MTA_STS_RESOLVER_PORT}:postfix"
 
 
 def encoded_size(attachment_bytes: int) -> int:
@@ -101,6 +105,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "postfix__client_blocklists": list(settings.filter.client_blocklists),
         "unbound__forwarders": list(settings.network.dns_forwarders),
         "unbound__stub_zones": [zone.model_dump() for zone in settings.network.dns_stub_zones],
+        **outbound_mta_sts_vars(settings),
         "backup__schedule": settings.backup.schedule,
         "backup__time": settings.backup.time,
         "fail2ban__enabled": settings.security.fail2ban,
@@ -111,6 +116,20 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         **filter_vars(settings),
         **monitoring_vars(settings),
         **calendar_vars(settings),
+    }
+
+
+def outbound_mta_sts_vars(settings: Settings) -> dict[str, Any]:
+    """Return the variables that make Postfix honour other domains' MTA-STS policies
+    (network.outbound_mta_sts): the resolver daemon, Postfix's policy map, the monitoring probe."""
+    enabled = settings.network.outbound_mta_sts
+    probe = {"target": f"127.0.0.1:{MTA_STS_RESOLVER_PORT}", "module": "tcp_connect",
+             "service": "postfix-mta-sts-resolver"}
+    return {
+        "mta_sts_resolver__enabled": enabled,
+        "mta_sts_resolver__port": MTA_STS_RESOLVER_PORT,
+        "postfix__tls_policy_maps": [MTA_STS_POLICY_MAP] if enabled else [],
+        "monitoring__extra_probes": [probe] if enabled else [],
     }
 
 

@@ -81,6 +81,9 @@ def add_client(name: str, slot: layout.Slot, host: int) -> tuple[str, str]:
     netns, address = layout.client_netns(name, host), slot.address(host)
     remove_client(name, slot, host)
     _attach(netns, slot.client_veth(host), slot.bridge, address)
+    # The container may still hold the MAC address of an earlier client at this address (another
+    # test's, or an earlier run's): it would send there until the entry times out. Let it ask again.
+    run(["ip", "-n", name, "neigh", "flush", "to", address], check=False)
     return netns, address
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
+import jinja2
+
+from facteur.config.schema import StubZone
 from tests.harness.clients import SMTP
 from tests.harness.stack import Stack
 from tests.harness.waits import wait_for_message, wait_for_port, wait_until  # noqa: F401 - re-exported
@@ -58,3 +62,31 @@ def fetch_message_by_id(stack: Stack, user: str, password: str, message_id: str,
     wanted = message_id.strip()
     return stack.wait_for_message(user, password, lambda m: (m["Message-ID"] or "").strip() == wanted,
                                   timeout=timeout, mailbox=mailbox)
+
+
+UNBOUND_STUB_TEMPLATE = (Path(__file__).resolve().parents[2] / "src/facteur/ansible/roles/unbound/templates"
+                         / "etc/unbound/unbound.conf.d/facteur-stub-zones.conf.j2")
+TEST_STUB_CONF = "/etc/unbound/unbound.conf.d/zz-test-stub.conf"
+
+
+def unbound_stub_zones(zones: list[dict]) -> str:
+    """Return the unbound snippet the unbound role writes for network.dns_stub_zones = `zones`
+    ([{zone, servers, trust_anchor}]): validated by the schema and rendered from the role's own
+    template as an install would."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, keep_trailing_newline=True)
+    template = env.from_string(UNBOUND_STUB_TEMPLATE.read_text())
+    stubs = [StubZone.model_validate(zone).model_dump() for zone in zones]
+    return template.render(ansible_managed="written by facteur's tests", unbound__stub_zones=stubs)
+
+
+@contextlib.contextmanager
+def stub_zones(stack: Stack, zones: list[dict]) -> Iterator[None]:
+    """Point the machine's unbound at given servers for `zones` ([{zone, servers, trust_anchor}]) as
+    network.dns_stub_zones would, without a re-install; removed (and unbound restarted) afterwards."""
+    stack.exec(["sh", "-c", 'cat > "$1"', "sh", TEST_STUB_CONF], input=unbound_stub_zones(zones))
+    stack.exec(["service", "unbound", "restart"])
+    try:
+        yield
+    finally:
+        stack.exec(["rm", "-f", TEST_STUB_CONF])
+        stack.exec(["service", "unbound", "restart"])

@@ -25,6 +25,7 @@ import pytest
 from tests.harness.dnsserver import NSD, AuthoritativeDNS
 from tests.harness.outsidemta import OutsideMTA
 from tests.harness.waits import wait_for_message, wait_until
+from tests.integration import helpers
 from tests.integration.helpers import make_mailbox, smtp_client
 
 DOMAIN = "example.test"
@@ -146,17 +147,8 @@ def test_server_resolves_through_its_own_validating_resolver(stack):
 @contextlib.contextmanager
 def stub_zones(stack, server, names: list[str]):
     """Point the local resolver at the test DNS for `names` (as network.dns_stub_zones would)."""
-    path = "/etc/unbound/unbound.conf.d/zz-test-stub.conf"
-    text = "server:\n" + "".join(f'    domain-insecure: "{name}"\n    private-domain: "{name}"\n'
-                                  f'    local-zone: "{name}." transparent\n' for name in names)
-    text += "".join(f'stub-zone:\n    name: "{name}"\n    stub-addr: {server.ip}\n' for name in names)
-    stack.exec(["sh", "-c", 'cat > "$1"', "sh", path], input=text)
-    stack.exec(["service", "unbound", "restart"])
-    try:
+    with helpers.stub_zones(stack, [{"zone": name, "servers": [server.ip]} for name in names]):
         yield
-    finally:
-        stack.exec(["rm", "-f", path])
-        stack.exec(["service", "unbound", "restart"])
 
 
 @pytest.fixture

@@ -40,6 +40,11 @@ DOCUMENTED |= {
     "sogo__mail_domain", "memcached__memory_mb", "nginx__sogo", "nginx__sogo_activesync",
     "autoconfig__activesync_url", "autoconfig__dav_path",
 }
+# Outbound MTA-STS (postfix-mta-sts-resolver), in the same table.
+DOCUMENTED |= {
+    "mta_sts_resolver__enabled", "mta_sts_resolver__port", "postfix__tls_policy_maps",
+    "monitoring__extra_probes",
+}
 
 
 def test_exactly_the_documented_variables(tmp_path):

@@ -169,10 +169,10 @@ def test_nginx_logs_the_posts_that_the_web_jails_read():
 
 
 def test_status_checks_fail2ban_where_facteurs_jails_are(tmp_path):
-    jails = tmp_path / "facteur.conf"
-    assert "fail2ban" not in system.services(jails)
+    jails, main_cf = tmp_path / "facteur.conf", tmp_path / "main.cf"
+    assert "fail2ban" not in system.services(jails, main_cf)
     jails.write_text("[DEFAULT]\n")
-    assert system.services(jails) == (*system.SERVICES, "fail2ban")
+    assert system.services(jails, main_cf) == (*system.SERVICES, "fail2ban")
 
 
 def test_the_database_keeps_bans_as_long_as_they_last():

@@ -288,10 +288,12 @@ def test_unbound_stub_zones_and_forwarders():
         "dns_stub_zones": [{"zone": "Corp.Example", "servers": ["192.0.2.10", "2001:db8::10"]}]}})
     variables = roles_vars.build(settings)
     assert variables["unbound__enabled"] and variables["postfix__dane"]
-    config = render_role("unbound", "2.4", settings=settings)["etc/unbound/unbound.conf.d/facteur.conf.j2"]
-    assert 'domain-insecure: "corp.example"' in config
+    rendered = render_role("unbound", "2.4", settings=settings)
+    config = rendered["etc/unbound/unbound.conf.d/facteur.conf.j2"]
+    stubs = rendered["etc/unbound/unbound.conf.d/facteur-stub-zones.conf.j2"]
+    assert 'domain-insecure: "corp.example"' in stubs
     assert re.search(r'stub-zone:\n    name: "corp.example"\n    stub-addr: 192.0.2.10\n'
-                     r'    stub-addr: 2001:db8::10', config)
+                     r'    stub-addr: 2001:db8::10', stubs)
     assert 'forward-zone:\n    name: "."\n    forward-addr: 192.0.2.53' in config
     assert "interface: 127.0.0.1" in config
 

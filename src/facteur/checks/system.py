@@ -21,6 +21,10 @@ from facteur.checks.filter import filter_checks
 SERVICES = ("postfix", "dovecot", "mariadb")
 # fail2ban is one more service where facteur's jails are installed (security.fail2ban: true).
 FAIL2BAN_JAILS = Path("/etc/fail2ban/jail.d/facteur.conf")
+# postfix-mta-sts-resolver is one more where Postfix asks it for TLS policies (network.outbound_mta_sts):
+# while it is down, Postfix defers all outbound mail.
+POSTFIX_MAIN_CF = Path("/etc/postfix/main.cf")
+MTA_STS_RESOLVER = "postfix-mta-sts-resolver"
 QUEUE_WARNING = 100
 QUEUE_ERROR = 1000
 DISK_WARNING = 85.0
@@ -209,9 +213,21 @@ def check_ports(probe: Callable[[int], bool] = port_open, systemd: bool | None =
     return CheckResult("ports", ERROR, f"not listening: {names}", hint)
 
 
-def services(fail2ban_jails: Path = FAIL2BAN_JAILS) -> tuple[str, ...]:
-    """Return the services `facteur status` checks: fail2ban too if facteur's jails are installed."""
-    return SERVICES + (("fail2ban",) if fail2ban_jails.exists() else ())
+def postfix_uses_mta_sts_resolver(main_cf: Path = POSTFIX_MAIN_CF) -> bool:
+    """Return True if Postfix's main.cf asks postfix-mta-sts-resolver's socketmap for TLS policies."""
+    try:
+        text = main_cf.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith("smtp_tls_policy_maps") and "socketmap:" in line
+               for line in text.splitlines())
+
+
+def services(fail2ban_jails: Path = FAIL2BAN_JAILS, main_cf: Path = POSTFIX_MAIN_CF) -> tuple[str, ...]:
+    """Return the services `facteur status` checks: fail2ban too if facteur's jails are installed,
+    postfix-mta-sts-resolver too if Postfix depends on it."""
+    return (SERVICES + (("fail2ban",) if fail2ban_jails.exists() else ())
+            + ((MTA_STS_RESOLVER,) if postfix_uses_mta_sts_resolver(main_cf) else ()))
 
 
 def status_checks(runner: Runner = run) -> list[CheckResult]:

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from facteur.admin import validate as admin_validate
+from facteur.dns import trustanchor
 from facteur.errors import FacteurError
 
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -157,6 +158,15 @@ class StubZone(_Model):
     zone: str = Field(description="Zone name.", examples=["corp.example"])
     servers: list[str] = Field(min_length=1, description="Addresses of its authoritative servers.",
                                examples=[["192.0.2.53"]])
+    trust_anchor: str | None = Field(
+        None,
+        description=(
+            "The zone's DNSSEC key, as a DS or DNSKEY record (`DS 2371 13 2 7d0b...`, the zone's "
+            "name in front is optional). With it, the zone's answers are DNSSEC-validated (DANE "
+            "works for its mail servers); without it, they are taken as they come."
+        ),
+        examples=["DS 2371 13 2 7D0B4AF2E2D5A5F4C3B1F0E9D8C7B6A5F4E3D2C1B0A9F8E7D6C5B4A3F2E1D0C9"],
+    )
 
     @field_validator("zone")
     @classmethod
@@ -167,6 +177,12 @@ class StubZone(_Model):
     @classmethod
     def _servers(cls, values: list[str]) -> list[str]:
         return [_ip_address(value) for value in values]
+
+    @model_validator(mode="after")
+    def _anchor_of_this_zone(self) -> StubZone:
+        if self.trust_anchor is not None:
+            self.trust_anchor = trustanchor.normalize(self.trust_anchor, self.zone)
+        return self
 
 
 def _ip_address(value: str) -> str:
@@ -211,9 +227,20 @@ class NetworkSettings(_Model):
         default_factory=list,
         description=(
             "Local resolver only: zones answered by the given authoritative servers (a split "
-            "horizon, or a lab). Their answers are not DNSSEC-validated."
+            "horizon, or a lab). Their answers are DNSSEC-validated only if `trust_anchor` is given."
         ),
         examples=[[{"zone": "corp.example", "servers": ["192.0.2.53"]}]],
+    )
+    outbound_mta_sts: bool = Field(
+        True,
+        description=(
+            "Honour the MTA-STS policies (RFC 8461) of the domains this server sends to: where a "
+            "domain publishes `mode: enforce`, mail goes out only over TLS to one of its listed MX "
+            "hosts with a certificate that a public CA vouches for, and is deferred otherwise "
+            "(postfix-mta-sts-resolver). Other domains keep DANE where they publish TLSA records "
+            "(network.resolver `local`); a domain that publishes both is held to its MTA-STS policy."
+        ),
+        examples=[False],
     )
 
     @field_validator("mynetworks")
