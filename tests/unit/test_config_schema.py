@@ -102,7 +102,8 @@ def test_several_errors_report_the_first_and_a_count():
         ("tls: {mode: acme, acme_email: nobody}\n", "at 'tls.acme_email': 'nobody' is not an email address"),
         ("tls: {mode: acme, acme_ca_bundle: ca.pem}\n", "at 'tls.acme_ca_bundle': must be an absolute path"),
         ("tls: {acme_email: a@example.test}\n", "at 'tls': acme_email only applies to mode 'acme'"),
-        ("tls: {mode: files, cert_file: /c, key_file: /k, acme_directory: 'https://a/d', acme_ca_bundle: /b}\n",
+        ("tls: {mode: files, cert_file: /c, key_file: /k,\n"
+         "      acme_directory: 'https://a/d', acme_ca_bundle: /b}\n",
          "acme_directory and acme_ca_bundle only apply to mode 'acme' (mode is 'files')"),
         ("tls: {mode: files}\n", "at 'tls': mode 'files' needs both cert_file and key_file"),
         (
