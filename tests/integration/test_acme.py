@@ -41,7 +41,8 @@ from tests.harness.clients import SMTP
 from tests.harness.dnsserver import AuthoritativeDNS
 from tests.harness.waits import wait_until
 from tests.integration.helpers import make_mailbox
-from tests.integration.test_monitoring import alert_mail, wait_firing, wait_gone
+from tests.integration.test_monitoring import alert_mail, query, wait_firing, wait_gone
+from tests.integration.test_web import _roundcube_login
 
 RELEASES = [r.strip() for r in os.environ.get("FACTEUR_TEST_ACME_RELEASES", "trixie").split(",") if r.strip()]
 CONFIG = "/etc/facteur/facteur.yml"
@@ -251,6 +252,19 @@ def test_first_issuance_covers_every_hosted_name(acme):
 def test_services_serve_the_acme_certificate(acme, port):
     """Each TLS service presents pebble's certificate: verified against pebble's root alone."""
     assert der(served(acme.stack, port, acme.root_file)) == der(lineage_leaf(acme.stack))
+
+
+def test_clients_inside_the_machine_trust_the_acme_certificate(acme):
+    """Roundcube (IMAPS to Dovecot, certificate checked), `facteur check` and the monitoring's probes
+    verify the new certificate through the system's trust store."""
+    stack = acme.stack
+    _roundcube_login(stack, ADMIN, stack.admin_password)
+    check = stack.facteur("check", timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    def probes() -> dict[str, str]:
+        return {r["metric"]["instance"]: r["value"][1] for r in query(stack, "probe_success")}
+    wait_until(lambda: set(probes().values()) == {"1"}, 90, 2.0, "every probe passing")
 
 
 def _message(tag: str, number: int) -> EmailMessage:

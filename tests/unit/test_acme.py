@@ -457,5 +457,5 @@ def test_certificate_command_outside_mode_acme_is_one_line_error(tmp_path):
     config.write_text("tls: {mode: selfsigned}\n")
     result = facteur("certificate", "renew", config=config)
     assert result.returncode == 1
-    assert result.stderr == ("facteur: error: tls.mode is 'selfsigned': certificates come from an ACME server "
-                             "only in mode 'acme' (facteur install makes the others)\n")
+    assert result.stderr == ("facteur: error: tls.mode is 'selfsigned': certificates come from an ACME "
+                             "server only in mode 'acme' (facteur install makes the others)\n")
