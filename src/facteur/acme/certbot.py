@@ -61,7 +61,8 @@ def run(argv: Sequence[str], ca_bundle: str | None = None, timeout: float = TIME
     `ca_bundle`: the CAs to trust for the ACME server's HTTPS (tls.acme_ca_bundle); certbot's HTTP
     library reads it from REQUESTS_CA_BUNDLE. A missing certbot gives rc 127, a timeout rc 124.
     """
-    env = dict(os.environ)
+    # certbot is Debian's Python program: nothing of facteur's virtualenv may leak into it.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     if ca_bundle:
         env["REQUESTS_CA_BUNDLE"] = ca_bundle
     try:
