@@ -88,11 +88,13 @@ def test_renew_command_line():
     assert "--force-renewal" not in argv and "--force-renewal" in certbot.renew_argv(force=True)
 
 
-def test_ca_bundle_reaches_certbot_through_the_environment(tmp_path):
+def test_ca_bundle_reaches_certbot_through_the_environment_and_the_venv_does_not(tmp_path, monkeypatch):
     script = tmp_path / "show-env"
-    script.write_text('#!/bin/sh\necho "bundle=${REQUESTS_CA_BUNDLE:-none}"\n')
+    script.write_text('#!/bin/sh\necho "bundle=${REQUESTS_CA_BUNDLE:-none} path=${PYTHONPATH:-none}"\n')
     script.chmod(0o755)
-    assert certbot.run([str(script)], ca_bundle="/etc/x.pem").stdout.strip() == "bundle=/etc/x.pem"
+    monkeypatch.setenv("PYTHONPATH", "/opt/facteur/venv/lib")
+    result = certbot.run([str(script)], ca_bundle="/etc/x.pem")
+    assert result.stdout.strip() == "bundle=/etc/x.pem path=none"
     assert certbot.run([str(tmp_path / "missing")]).returncode == 127
 
 
