@@ -5,12 +5,16 @@ Templates only see these variables; any arithmetic or derivation happens here, w
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from facteur import secrets
+from facteur.acme import paths as acme_paths
 from facteur.admin import passwords
+from facteur.config.load import DEFAULT_CONFIG
 from facteur.config.schema import Settings, duration_seconds
 from facteur.dns import mtasts
 from facteur.dns.records import DAV_PATH
@@ -57,13 +61,19 @@ def web_max_upload_mb(max_attachment_mb: int) -> int:
     return math.ceil(message_size_limit(max_attachment_mb) / MIB)
 
 
-def tls_names(settings: Settings) -> list[str]:
-    """Return the certificate names: the hostname first, then autoconfig./autodiscover./mta-sts. of
-    each hosted domain, without duplicates, in a stable order."""
-    names = [settings.hostname]
-    for domain in settings.domains:
+def certificate_names(hostname: str, domains: Iterable[str]) -> list[str]:
+    """Return the certificate names: `hostname` first, then autoconfig./autodiscover./mta-sts. of
+    each domain, without duplicates, in a stable order."""
+    names = [hostname]
+    for domain in domains:
         names.extend(f"{sub}.{domain}" for sub in SERVICE_SUBDOMAINS)
     return list(dict.fromkeys(names))
+
+
+def tls_names(settings: Settings) -> list[str]:
+    """Return the certificate names of the configured domains (facteur.acme.names adds the ones
+    added with `facteur domain add` in mode acme)."""
+    return certificate_names(settings.hostname, settings.domains)
 
 
 def mta_sts_policy(settings: Settings) -> str:
@@ -73,10 +83,11 @@ def mta_sts_policy(settings: Settings) -> str:
     return mtasts.policy_text(settings.hostname, settings.tls.mta_sts)
 
 
-def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str, Any]:
-    """Given validated Settings and the secrets dir (default: facteur.secrets' one), return the role
-    variables as a JSON-serialisable dict. Secrets themselves are never included: roles read them
-    from files."""
+def build(settings: Settings, secrets_dir: Path | str | None = None,
+          config_file: Path | str = DEFAULT_CONFIG) -> dict[str, Any]:
+    """Given validated Settings, the secrets dir (default: facteur.secrets' one) and the config file
+    they come from, return the role variables as a JSON-serialisable dict. Secrets themselves are
+    never included: roles read them from files."""
     files_mode = settings.tls.mode == "files"
     return {
         "facteur__hostname": settings.hostname,
@@ -85,6 +96,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "facteur__admin_email": settings.admin_email,
         "facteur__locale": settings.locale,
         "facteur__secrets_dir": str(secrets.secrets_dir(secrets_dir)),
+        "facteur__config_file": str(config_file),
         "tls__mode": settings.tls.mode,
         "tls__cert_file": settings.tls.cert_file if files_mode else f"{TLS_DIR}/server.crt",
         "tls__key_file": settings.tls.key_file if files_mode else f"{TLS_DIR}/server.key",
@@ -113,6 +125,7 @@ def build(settings: Settings, secrets_dir: Path | str | None = None) -> dict[str
         "fail2ban__find_time": duration_seconds(settings.security.find_time),
         "fail2ban__ban_time": duration_seconds(settings.security.ban_time),
         "fail2ban__ignore": list(settings.security.ignore),
+        **acme_vars(settings),
         **filter_vars(settings),
         **monitoring_vars(settings),
         **calendar_vars(settings),
@@ -131,6 +144,30 @@ def outbound_mta_sts_vars(settings: Settings) -> dict[str, Any]:
         "postfix__tls_policy_maps": [MTA_STS_POLICY_MAP] if enabled else [],
         "monitoring__extra_probes": [probe] if enabled else [],
     }
+
+
+def acme_vars(settings: Settings) -> dict[str, Any]:
+    """Return the acme role's variables: certbot's directories and the deploy hook (the same paths
+    facteur.acme uses), and the challenge directory nginx serves on port 80."""
+    return {
+        "acme__enabled": settings.tls.mode == "acme",
+        "acme__config_dir": str(acme_paths.CONFIG_DIR),
+        "acme__work_dir": str(acme_paths.WORK_DIR),
+        "acme__logs_dir": str(acme_paths.LOGS_DIR),
+        "acme__deploy_hook": str(acme_paths.DEPLOY_HOOK),
+        "acme__state_dir": str(acme_paths.STATE_DIR),
+        "acme__textfile": str(acme_paths.TEXTFILE),
+        "acme__webroot": str(acme_paths.WEBROOT),
+        "nginx__acme_root": str(acme_paths.WEBROOT),
+        **dict(zip(("acme__cron_minute", "acme__cron_hour"), renewal_time(settings.hostname), strict=True)),
+    }
+
+
+def renewal_time(hostname: str) -> tuple[int, int]:
+    """Return (minute, hour 0-11) of the twice-daily renewal by cron: fixed for a host (a second
+    install changes nothing) but different between hosts, so that they do not call the CA at once."""
+    digest = hashlib.sha256(hostname.encode()).digest()
+    return digest[0] % 60, digest[1] % 12
 
 
 def max_scan_bytes(settings: Settings) -> int:
@@ -185,7 +222,8 @@ def monitoring_vars(settings: Settings) -> dict[str, Any]:
         "monitoring__backup_max_age_hours": monitoring.backup_max_age_hours,
         "monitoring__clamav_max_age_days": monitoring.clamav_max_age_days,
         "monitoring__rspamd": monitoring.rspamd,
-        # The probes trust the local CA in selfsigned mode, the system's CAs with provided files.
+        # The probes trust the local CA in selfsigned mode, the system's CAs with provided files and
+        # with an ACME CA.
         "monitoring__probe_ca_file": f"{TLS_DIR}/ca.crt" if settings.tls.mode == "selfsigned" else "",
         "dovecot__metrics_port": DOVECOT_METRICS_PORT if monitoring.enabled else 0,
     }

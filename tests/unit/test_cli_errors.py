@@ -28,7 +28,7 @@ BAD_FILES = {
     "out-of-range": "limits:\n  max_list_members: 5000\n",
     "syntax": "domains: [a.org\nlocale: en\n",
     "not-a-mapping": "- a\n- b\n",
-    "bad-tls": "tls:\n  mode: acme\n",
+    "bad-tls": "tls:\n  mode: acme\n  acme_directory: http://acme.example.org/directory\n",
     "bad-domain": "domains: ['not a domain']\n",
 }
 

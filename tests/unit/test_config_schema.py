@@ -96,7 +96,15 @@ def test_several_errors_report_the_first_and_a_count():
         ("timezone: 'Europe/../etc'\n", "at 'timezone'"),
         ("admin_email: boss@elsewhere.org\n", "not in a hosted domain"),
         ("admin_email: not-an-address\n", "at 'admin_email'"),
-        ("tls: {mode: acme}\n", "at 'tls.mode': 'acme' is not available yet"),
+        ("tls: {mode: ftp}\n", "at 'tls.mode': Input should be 'selfsigned', 'files' or 'acme'"),
+        ("tls: {mode: acme, acme_directory: 'http://ca.example/dir'}\n",
+         "at 'tls.acme_directory': 'http://ca.example/dir' is not an https:// URL"),
+        ("tls: {mode: acme, acme_email: nobody}\n", "at 'tls.acme_email': 'nobody' is not an email address"),
+        ("tls: {mode: acme, acme_ca_bundle: ca.pem}\n", "at 'tls.acme_ca_bundle': must be an absolute path"),
+        ("tls: {acme_email: a@example.test}\n", "at 'tls': acme_email only applies to mode 'acme'"),
+        ("tls: {mode: files, cert_file: /c, key_file: /k,\n"
+         "      acme_directory: 'https://a/d', acme_ca_bundle: /b}\n",
+         "acme_directory and acme_ca_bundle only apply to mode 'acme' (mode is 'files')"),
         ("tls: {mode: files}\n", "at 'tls': mode 'files' needs both cert_file and key_file"),
         (
             "tls: {mode: files, cert_file: a.pem, key_file: /k.pem}\n",
@@ -112,6 +120,21 @@ def test_several_errors_report_the_first_and_a_count():
 )
 def test_bad_values(text, expected):
     assert expected in error_of(text)
+
+
+def test_acme_mode_defaults_to_lets_encrypt_without_contact():
+    tls = parse_settings("tls: {mode: acme}\n").tls
+    assert (tls.mode, tls.acme_server, tls.acme_email, tls.acme_ca_bundle) == (
+        "acme", "https://acme-v02.api.letsencrypt.org/directory", None, None)
+
+
+def test_acme_settings_are_normalised():
+    tls = parse_settings(
+        "tls: {mode: acme, acme_directory: 'https://198.18.10.60:14000/dir', "
+        "acme_email: Hostmaster@Example.TEST, acme_ca_bundle: /etc/facteur/acme-ca.pem}\n").tls
+    assert tls.acme_server == "https://198.18.10.60:14000/dir"
+    assert tls.acme_email == "hostmaster@example.test"
+    assert tls.acme_ca_bundle == "/etc/facteur/acme-ca.pem"
 
 
 def test_valid_full_config():

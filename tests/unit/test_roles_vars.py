@@ -46,6 +46,13 @@ DOCUMENTED |= {
     "monitoring__extra_probes",
 }
 
+# ACME (tls.mode acme): the acme role's paths and schedule, the challenge directory nginx serves.
+DOCUMENTED |= {
+    "facteur__config_file", "acme__enabled", "acme__config_dir", "acme__work_dir", "acme__logs_dir",
+    "acme__deploy_hook", "acme__state_dir", "acme__textfile", "acme__webroot", "nginx__acme_root",
+    "acme__cron_minute", "acme__cron_hour",
+}
+
 
 def test_exactly_the_documented_variables(tmp_path):
     variables = roles_vars.build(Settings(), tmp_path)

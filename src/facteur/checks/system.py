@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from facteur.checks import ERROR, OK, WARNING, CheckResult
+from facteur.checks.acme import check_acme
 from facteur.checks.backup import check_backup
 from facteur.checks.filter import filter_checks
 
@@ -188,7 +189,8 @@ def check_certificate(
         summary = f"expired on {end:%Y-%m-%d}"
     else:
         summary = f"valid until {end:%Y-%m-%d} ({int(days)} days left)"
-    hint = "renew it: sudo facteur install (self-signed), or install the new files given in tls.cert_file"
+    hint = ("renew it: sudo facteur install (self-signed), sudo facteur certificate renew (acme), or "
+            "install the new files given in tls.cert_file")
     return CheckResult(name, status, summary, hint if status != OK else "")
 
 
@@ -240,6 +242,9 @@ def status_checks(runner: Runner = run) -> list[CheckResult]:
         results.append(CheckResult("mail queue", ERROR, "postqueue not found", "sudo facteur install"))
     results.extend(check_disk(path) for path in DISK_PATHS)
     results.append(check_certificate(CERT_FILE, runner))
+    acme = check_acme()
+    if acme is not None:
+        results.append(acme)
     results.append(check_ports(systemd=systemd))
     results.append(check_backup())
     results.extend(filter_checks(lambda name: check_service(name, runner, systemd), systemd))

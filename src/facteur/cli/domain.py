@@ -9,6 +9,7 @@ from facteur.admin import alias_domains, db, domains
 from facteur.admin.cliutil import add_config_argument, load_settings, note, print_json, say, table
 from facteur.admin.mailboxes import VMAIL_ROOT
 from facteur.admin.validate import normalize_domain
+from facteur.errors import FacteurError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +65,24 @@ def domain_add(args: argparse.Namespace) -> int:
         say(f"domain {domain} added")
     else:
         say(f"domain {domain} added (abuse@, hostmaster@, postmaster@, webmaster@ -> {settings.admin_email})")
+    _follow_certificate(settings, domain, "added")
     return 0
+
+
+def _follow_certificate(settings, domain: str, done: str) -> None:
+    """In tls.mode acme, have the certificate cover the hosted domains again (their autoconfig.,
+    autodiscover. and mta-sts. names): the domain change is made either way, a failure says so."""
+    if settings.tls.mode != "acme":
+        return
+    from facteur.acme import issue
+
+    try:
+        outcome = issue.ensure(settings)
+    except FacteurError as exc:
+        exc.message = f"domain {domain} {done}, but the certificate was not updated: {exc.message}"
+        raise
+    if outcome.changed:
+        say(f"certificate re-issued for {len(outcome.names)} names")
 
 
 def domain_list(args: argparse.Namespace) -> int:
@@ -105,12 +123,14 @@ def domain_list(args: argparse.Namespace) -> int:
 
 def domain_remove(args: argparse.Namespace) -> int:
     domain = normalize_domain(args.domain)
+    settings = load_settings(args)
     with db.transaction() as cur:
         removed = domains.remove_domain(cur, domain, force=args.force)
     domains.reload_postfix()
     say(f"domain {domain} removed ({removed['mailboxes']} mailboxes, {removed['aliases']} aliases)")
     if removed["mailboxes"] and (VMAIL_ROOT / domain).exists():
         note(f"the mail of its mailboxes is still in {VMAIL_ROOT / domain}; delete it once saved")
+    _follow_certificate(settings, domain, "removed")
     return 0
 
 

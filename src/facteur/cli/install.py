@@ -10,10 +10,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from facteur import roles_vars, runner, secrets
-from facteur.config.load import load_settings
+from facteur.acme import record as acme_record
+from facteur.acme.issue import CertbotFailed
+from facteur.config.load import config_path, load_settings
 from facteur.config.schema import Settings
 from facteur.errors import FacteurError
 
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if os.geteuid() != 0:
         raise FacteurError("install must run as root (try: sudo facteur install)")
+    started = datetime.now(UTC).replace(microsecond=0)
     with _secrets_for_run(check=args.check) as (secrets_path, created):
         result = _run_playbook(settings, secrets_path, args)
         if not result.success:
@@ -64,7 +68,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"admin login: {settings.admin_email}")
         print(f"admin password: {secrets.read(ADMIN_SECRET, secrets_path)}")
         print(f"(shown once; kept in {created[ADMIN_SECRET]})")
+    if settings.tls.mode == "acme" and not args.check and not args.inventory:
+        _report_acme(started)
     return 0
+
+
+def _report_acme(started: datetime) -> None:
+    """Raise CertbotFailed if the acme role's certbot run of this install failed.
+
+    The role lets the install finish (the services work with the certificate they have: the local
+    CA's temporary one at first), so that the failure is told once, at the end, with its cause.
+    """
+    last = acme_record.read()
+    if last is not None and not last.ok and last.action == "issue" and last.finished_at >= started:
+        raise CertbotFailed(
+            f"everything is installed, but the ACME server did not issue the certificate: {last.error}. "
+            "The services keep their current certificate; fix the cause, then run: facteur certificate issue"
+        )
 
 
 @contextlib.contextmanager
@@ -92,7 +112,7 @@ def _secrets_for_run(*, check: bool) -> Iterator[tuple[Path, dict[str, Path]]]:
 
 def _run_playbook(settings: Settings, secrets_path: Path, args: argparse.Namespace) -> runner.RunResult:
     """Write the role variables to a private temporary file, run the playbook, delete the file."""
-    variables = roles_vars.build(settings, secrets_path)
+    variables = roles_vars.build(settings, secrets_path, config_path(args.config).resolve())
     fd, name = tempfile.mkstemp(prefix="facteur-vars-", suffix=".json")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

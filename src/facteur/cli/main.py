@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lists",
     "dns_cmd",
     "dkim",
+    "certificate",
     "status",
     "check",
     "backup",

@@ -57,16 +57,31 @@ class AliasDomain(_Model):
         return normalize_domain(value)
 
 
+# Let's Encrypt's production ACME directory: the default of tls.acme_directory.
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+ACME_KEYS = ("acme_directory", "acme_email", "acme_ca_bundle")
+
+
+def email_address(value: str) -> str:
+    """Given an email address, return it normalised (lower case); raise ValueError if invalid."""
+    local, at, domain = value.strip().lower().rpartition("@")
+    if not at or not _LOCAL_PART.match(local):
+        raise ValueError(f"{value!r} is not an email address")
+    return f"{local}@{normalize_domain(domain)}"
+
+
 class TlsSettings(_Model):
     """Certificates used by every TLS service (SMTP, IMAP, POP3, ManageSieve, web)."""
 
-    mode: Literal["selfsigned", "files"] = Field(
+    mode: Literal["selfsigned", "files", "acme"] = Field(
         "selfsigned",
         description=(
-            "Where the server certificate comes from: `selfsigned` (a local CA made at install signs it) "
-            "or `files` (your own certificate chain and key, see cert_file and key_file)."
+            "Where the server certificate comes from: `selfsigned` (a local CA made at install signs it), "
+            "`files` (your own certificate chain and key, see cert_file and key_file) or `acme` (Let's "
+            "Encrypt or another ACME CA, through Debian's certbot over HTTP on port 80, renewed "
+            "automatically; choosing it accepts the CA's terms of service)."
         ),
-        examples=["files"],
+        examples=["acme"],
     )
     cert_file: str | None = Field(
         None,
@@ -88,16 +103,35 @@ class TlsSettings(_Model):
         ),
         examples=["enforce"],
     )
+    acme_directory: str | None = Field(
+        None,
+        description=(
+            "Mode `acme` only: directory URL of the ACME server. Default: Let's Encrypt's production "
+            f"({LETS_ENCRYPT}); its staging CA "
+            "(https://acme-staging-v02.api.letsencrypt.org/directory) issues untrusted certificates "
+            "without production's rate limits, for a trial."
+        ),
+        examples=["https://acme.internal.example.org/acme/directory"],
+    )
+    acme_email: str | None = Field(
+        None,
+        description=(
+            "Mode `acme` only: contact address given to the ACME CA (expiry and policy notices). "
+            "Default: none."
+        ),
+        examples=["hostmaster@example.org"],
+    )
+    acme_ca_bundle: str | None = Field(
+        None,
+        description=(
+            "Mode `acme` only: absolute path of a PEM file with the CA certificates to trust for the "
+            "ACME server's own HTTPS, for a private ACME CA whose API certificate is not from a "
+            "public CA. Default: the system's trust store."
+        ),
+        examples=["/etc/ssl/private-acme/root.pem"],
+    )
 
-    @field_validator("mode", mode="before")
-    @classmethod
-    def _acme_not_yet(cls, value: object) -> object:
-        # Reserved name: say so plainly instead of pydantic's generic "Input should be ...".
-        if value == "acme":
-            raise ValueError("'acme' is not available yet: use 'selfsigned' or 'files'")
-        return value
-
-    @field_validator("cert_file", "key_file")
+    @field_validator("cert_file", "key_file", "acme_ca_bundle")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("/"):
@@ -105,13 +139,36 @@ class TlsSettings(_Model):
         return value
 
     @model_validator(mode="after")
-    def _files_iff_mode_files(self) -> TlsSettings:
+    def _keys_match_mode(self) -> TlsSettings:
         given = [name for name in ("cert_file", "key_file") if getattr(self, name) is not None]
         if self.mode == "files" and len(given) != 2:
             raise ValueError("mode 'files' needs both cert_file and key_file")
         if self.mode != "files" and given:
             raise ValueError(f"{' and '.join(given)} only apply to mode 'files' (mode is {self.mode!r})")
+        # The acme_* keys, like cert_file, are refused elsewhere: a leftover would be silently ignored.
+        acme_given = [name for name in ACME_KEYS if getattr(self, name) is not None]
+        if self.mode != "acme" and acme_given:
+            verb = "applies" if len(acme_given) == 1 else "apply"
+            raise ValueError(f"{' and '.join(acme_given)} only {verb} to mode 'acme' (mode is {self.mode!r})")
         return self
+
+    @field_validator("acme_directory")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        # ACME (RFC 8555) runs over HTTPS only.
+        if value is not None and not re.fullmatch(r"https://[^\s/$.?#][^\s]*", value):
+            raise ValueError(f"{value!r} is not an https:// URL")
+        return value
+
+    @field_validator("acme_email")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        return None if value is None else email_address(value)
+
+    @property
+    def acme_server(self) -> str:
+        """The ACME directory URL certbot talks to (Let's Encrypt's production by default)."""
+        return self.acme_directory or LETS_ENCRYPT
 
 
 class LimitSettings(_Model):
@@ -703,12 +760,7 @@ class MonitoringSettings(_Model):
     @field_validator("alert_email")
     @classmethod
     def _alert_email(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        local, at, domain = value.strip().lower().rpartition("@")
-        if not at or not _LOCAL_PART.match(local):
-            raise ValueError(f"{value!r} is not an email address")
-        return f"{local}@{normalize_domain(domain)}"
+        return None if value is None else email_address(value)
 
     @field_validator("webhook_url")
     @classmethod
@@ -839,12 +891,7 @@ class Settings(_Model):
     @field_validator("admin_email")
     @classmethod
     def _email_syntax(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        local, at, domain = value.strip().lower().rpartition("@")
-        if not at or not _LOCAL_PART.match(local):
-            raise ValueError(f"{value!r} is not an email address")
-        return f"{local}@{normalize_domain(domain)}"
+        return None if value is None else email_address(value)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
