@@ -41,7 +41,7 @@ from tests.harness.clients import SMTP
 from tests.harness.dnsserver import AuthoritativeDNS
 from tests.harness.waits import wait_until
 from tests.integration.helpers import make_mailbox
-from tests.integration.test_monitoring import alert_mail, query, wait_firing, wait_gone
+from tests.integration.test_monitoring import alert_mail, firing, query, wait_firing, wait_gone
 from tests.integration.test_web import _roundcube_login
 
 RELEASES = [r.strip() for r in os.environ.get("FACTEUR_TEST_ACME_RELEASES", "trixie").split(",") if r.strip()]
@@ -114,6 +114,7 @@ class AcmeStack:
         self.root_file = str(self.tmp / "pebble-root.pem")
         self.installs: list[float] = []
         self.restored = False
+        self.started = 0.0
 
     # -- setting up ---------------------------------------------------------------------------
 
@@ -153,6 +154,12 @@ class AcmeStack:
         assert result.returncode == 0, f"install failed (log: {result.logfile}):\n{result.stdout[-3000:]}"
 
     def switch_to_acme(self) -> None:
+        # From a quiet monitoring (a machine just installed may still have its services' alerts
+        # firing): the last test checks that nothing fired from here on.
+        def quiet() -> bool:
+            return not any(firing(self.stack, "ServiceDown", service=service) for service in SERVICES)
+        wait_until(quiet, 180, 2.0, "no ServiceDown alert firing before the switch")
+        self.started = time.time()
         settings = yaml.safe_load(self.original_config) or {}
         settings["tls"] = {"mode": "acme", "acme_directory": self.pebble.directory,
                            "acme_email": ADMIN, "acme_ca_bundle": API_CA}
@@ -387,3 +394,9 @@ def test_switching_back_to_selfsigned_restores_the_local_ca_certificate(acme):
         assert stack.exec(["test", "-e", path], check=False).returncode != 0, f"{path} left behind"
     # The metric is gone with the mode: the alert resolves.
     wait_gone(stack, "CertificateRenewalFailed", timeout=90, service="tls")
+    # Neither switch nor any certificate change made a probe fail long enough for an alert: the
+    # services and the probes' trust change together.
+    window = int(time.time() - acme.started)
+    fired = query(stack, f'max_over_time(ALERTS{{alertname="ServiceDown",alertstate="firing",'
+                         f'service=~"postfix|dovecot|nginx"}}[{window}s])')
+    assert fired == [], [f"{r['metric'].get('service')} {r['metric'].get('instance')}" for r in fired]

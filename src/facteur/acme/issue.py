@@ -1,6 +1,6 @@
 """Keep facteur's ACME certificate what it should be: `facteur certificate issue` and `renew`.
 
-`ensure()` runs at install (from the acme role, once nginx answers on port 80) and after a domain
+`ensure()` runs at install (the acme role, at the end, nginx serving port 80) and after a domain
 is added or removed: it asks the ACME server for a certificate only when the names, the server or
 the end date call for one, and otherwise only makes sure the services use certbot's current files.
 `renew()` is the scheduled run. Both record their outcome (facteur.acme.record, .metrics) and hold a

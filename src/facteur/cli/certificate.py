@@ -1,6 +1,6 @@
 """`facteur certificate issue|renew`: the ACME certificate (tls.mode acme), by hand or on schedule.
 
-`facteur install` runs `issue` once nginx is up, `facteur domain add|remove` run it after a change,
+`facteur install` runs `issue` at its end, `facteur domain add|remove` run it after a change,
 and a timer (cron without systemd) runs `renew` twice a day.
 """
 
