@@ -3,11 +3,11 @@
 The module switches the installed stack to mode acme (one `facteur install`), with pebble validating
 HTTP-01 on the machine's nginx through the test DNS (every certificate name -> the machine), then:
 the first certificate is served on every TLS port; a forced renewal replaces it everywhere while mail
-keeps flowing; a domain added with the CLI is re-issued into it; a renewal against a CA that is down
-shows in `facteur status` and mails the CertificateRenewalFailed alert. Last, the switch back to
-selfsigned (a second install) restores the local CA's certificate, which the rest of the suite
-trusts; the module's finalizer makes sure of it even after a failure, and leaves the machine's
-certificate, key, domains and trust store as it found them.
+keeps flowing; a domain added with the CLI is re-issued into it, and out of it when removed; a
+renewal against a CA that is down shows in `facteur status` and mails the CertificateRenewalFailed
+alert. Last, the switch back to selfsigned (a second install) restores the local CA's certificate,
+which the rest of the suite trusts; the module's finalizer makes sure of it even after a failure,
+and leaves the machine's certificate, key, domains and trust store as it found them.
 
 Only in the Debian 13 machine by default (the CI's time budget: two installs); the acme role is the
 same on Debian 12. FACTEUR_TEST_ACME_RELEASES=trixie,bookworm runs it there too.
@@ -356,6 +356,16 @@ def test_adding_a_domain_reissues_the_certificate_with_its_names(acme):
     # A client of the new domain gets it, name checked: MTA-STS policy fetchers do exactly this.
     assert der(served(stack, 443, acme.root_file, f"mta-sts.{ADDED}")) == der(cert)
     assert der(served(stack, 993, acme.root_file)) == der(cert)
+
+
+def test_removing_the_domain_reissues_the_certificate_without_its_names(acme):
+    stack = acme.stack
+    before = lineage_leaf(stack)
+    result = stack.facteur("domain", "remove", ADDED, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cert = lineage_leaf(stack)
+    assert dns_names(cert) == dns_names(before) - (expected_names(stack.hostname, [ADDED]) - {stack.hostname})
+    assert der(served(stack, 443, acme.root_file)) == der(cert)
 
 
 def test_failed_renewal_shows_in_status_and_mails_an_alert(acme):
