@@ -354,7 +354,9 @@ def test_adding_a_domain_reissues_the_certificate_with_its_names(acme):
     assert dns_names(cert) == dns_names(before) | expected_names(stack.hostname, [ADDED])
     assert tlsa_of(cert) == tlsa_of(before)
     # A client of the new domain gets it, name checked: MTA-STS policy fetchers do exactly this.
-    assert der(served(stack, 443, acme.root_file, f"mta-sts.{ADDED}")) == der(cert)
+    # nginx's reload is asynchronous: its new workers serve the new certificate a moment later.
+    wait_until(lambda: der(served(stack, 443, acme.root_file, f"mta-sts.{ADDED}")) == der(cert), 30, 1.0,
+               f"port 443 serving the new certificate to mta-sts.{ADDED}")
     assert der(served(stack, 993, acme.root_file)) == der(cert)
 
 
